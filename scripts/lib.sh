@@ -1,0 +1,53 @@
+# Shared helpers for the project's scripts. Source it; do not run it.
+# shellcheck shell=bash
+
+# Where built tools are cached across clones (like Go's build cache).
+DATAFRUITS_CACHE="${DATAFRUITS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/datafruits}"
+# Repository root and per-clone runtime state (PIDs, data dirs, logs); gitignored.
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE_DIR="${DATAFRUITS_STATE:-$REPO_ROOT/.state}"
+# The Kubernetes SDK's checksum lookup fails behind this proxy; go.sum pins it instead.
+export GONOSUMDB="${GONOSUMDB:-github.com/pulumi/pulumi-kubernetes/sdk/v4}"
+mkdir -p "$DATAFRUITS_CACHE" "$STATE_DIR"
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# with_build_lock runs a command holding the machine-wide build lock, so two
+# large builds (control plane, MinIO) never compete for the two cores.
+with_build_lock() {
+  local lock="$DATAFRUITS_CACHE/build.lock"
+  exec {lockfd}>"$lock"
+  if ! flock -n "$lockfd"; then
+    log "waiting for another build to finish (lock $lock)"
+    flock "$lockfd"
+  fi
+  "$@"
+  local rc=$?
+  flock -u "$lockfd"
+  return $rc
+}
+
+# apt_install installs Debian packages that are missing, running apt-get update once.
+apt_install() {
+  local missing=()
+  for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# stop_pidfile stops the process whose PID a start script saved, then removes the file.
+stop_pidfile() {
+  local pidfile=$1 pid
+  [ -f "$pidfile" ] || return 0
+  pid=$(cat "$pidfile")
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+}
