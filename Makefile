@@ -1,0 +1,41 @@
+# The commands a volunteer runs. Each target is a thin wrapper over scripts/.
+SHELL := /usr/bin/env bash
+export GONOSUMDB ?= github.com/pulumi/pulumi-kubernetes/sdk/v4
+
+.PHONY: help up down test test-unit integration bench diagram cost rollback controlplane-up controlplane-down
+
+help: ## List the targets.
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
+
+up: ## Bring the whole station up as the `local` stack (current kube context, or the embedded control plane).
+	@scripts/local-up.sh
+
+down: ## Destroy the `local` stack and stop the embedded control plane.
+	@scripts/local-down.sh
+
+test: ## Run the whole test suite (what CI runs).
+	@scripts/test.sh
+
+test-unit: ## Run only the mock-based unit tests of the program.
+	@scripts/test.sh unit
+
+integration: ## Run the real-engine integration tests (needs the Pulumi CLI and provider plugins).
+	@scripts/test.sh integration
+
+bench: ## Print program run time and resource counts per stack under mocks, and the prod cost estimate.
+	@scripts/bench.sh
+
+diagram: ## Regenerate the Mermaid architecture diagrams in docs/diagrams/.
+	@go run ./cmd/diagram -out docs/diagrams
+
+cost: ## Print the monthly cost estimate of every stack.
+	@go run ./cmd/cost
+
+rollback: ## Revert a merged commit (COMMIT=sha) and apply the previous state to STACK (default staging).
+	@scripts/rollback.sh "$(COMMIT)" "$(or $(STACK),staging)"
+
+controlplane-up: ## Start the embedded Kubernetes control plane (builds it once).
+	@scripts/controlplane/start.sh
+
+controlplane-down: ## Stop the embedded Kubernetes control plane.
+	@scripts/controlplane/stop.sh
