@@ -1,0 +1,158 @@
+// Package stacks holds the typed stack configuration of the datafruits program.
+//
+// Load reads every key of the `datafruits:` namespace exactly once, applies
+// defaults, validates, and returns a Config the layers use. Components never
+// read configuration themselves: they take what Load produced as Args. Stacks
+// differ only by the values in Pulumi.<stack>.yaml, never by their name.
+package stacks
+
+import (
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Namespace is the configuration namespace of every key the program reads.
+const Namespace = "datafruits"
+
+// Foundation selects what provides the databases, object storage and network.
+type Foundation string
+
+const (
+	// FoundationDigitalOcean uses managed DigitalOcean services: DOKS, managed
+	// Postgres and Valkey, Spaces with CDN, DigitalOcean DNS and a load balancer.
+	FoundationDigitalOcean Foundation = "digitalocean"
+	// FoundationInCluster runs PostgreSQL, Valkey and MinIO as StatefulSets in
+	// whatever cluster the current kubeconfig points at (the `local` stack).
+	FoundationInCluster Foundation = "in-cluster"
+)
+
+// Config is the validated configuration of one stack.
+type Config struct {
+	// Stack is the Pulumi stack name, used only to name things.
+	Stack string
+	// Foundation selects managed DigitalOcean services or in-cluster equivalents.
+	Foundation Foundation
+	// Region is the DigitalOcean region of every regional resource.
+	Region string
+	// Domain is the station's public domain; every public host is under it.
+	Domain string
+	// AdminDomain is where the admin site is served (admin.<domain> by default).
+	AdminDomain string
+	// Protect marks stateful resources (databases, buckets, the DNS zone) protected from deletion.
+	Protect bool
+
+	Cluster  ClusterConfig
+	Database DatabaseConfig
+	Valkey   ValkeyConfig
+	Spaces   SpacesConfig
+	Platform PlatformConfig
+
+	// Images maps each workload to its container image reference (never :latest).
+	Images map[string]string
+	// Scaling maps each scalable workload to its autoscaler bounds.
+	Scaling map[string]Scaling
+	// Stations are the radio stations; each gets its own radio component.
+	Stations []Station
+
+	// Secrets are the values set with `pulumi config set --secret`.
+	Secrets Secrets
+}
+
+// ClusterConfig sizes the DOKS cluster.
+type ClusterConfig struct {
+	// VersionPrefix pins the Kubernetes minor version, e.g. "1.33."; resolved with GetKubernetesVersions.
+	VersionPrefix string
+	// HA turns on the highly available control plane.
+	HA bool
+	// SystemNodeSize is the droplet slug of the small fixed default pool.
+	SystemNodeSize string
+	// SystemNodeCount is the size of the default pool; it never autoscales (resizing it replaces the cluster).
+	SystemNodeCount int
+	// WorkloadNodeSize is the droplet slug of the autoscaling workload pool.
+	WorkloadNodeSize string
+	// WorkloadMinNodes is the autoscaler's lower bound for the workload pool.
+	WorkloadMinNodes int
+	// WorkloadMaxNodes is the autoscaler's upper bound for the workload pool.
+	WorkloadMaxNodes int
+	// MaintenanceDay is the weekly maintenance window's day ("any" or a weekday).
+	MaintenanceDay string
+	// MaintenanceStartTime is the window's start, "HH:MM" UTC.
+	MaintenanceStartTime string
+}
+
+// DatabaseConfig sizes the managed PostgreSQL cluster.
+type DatabaseConfig struct {
+	// Size is the database droplet slug, e.g. "db-s-1vcpu-1gb".
+	Size string
+	// NodeCount is the number of database nodes (1 to 3; 2+ adds standbys).
+	NodeCount int
+	// Version is the PostgreSQL major version.
+	Version string
+	// APIPoolSize is the PgBouncer pool size for the API and its workers.
+	APIPoolSize int
+}
+
+// ValkeyConfig sizes the managed Valkey (Redis) cluster.
+type ValkeyConfig struct {
+	// Size is the Valkey droplet slug.
+	Size string
+	// Version is the Valkey major version.
+	Version string
+}
+
+// SpacesConfig names and tunes the object storage buckets.
+type SpacesConfig struct {
+	// BucketPrefix prefixes every bucket name (no dots: a CDN fronts them).
+	BucketPrefix string
+	// LogRetentionDays is how long objects in the logs bucket live.
+	LogRetentionDays int
+}
+
+// PlatformConfig tunes the platform layer.
+type PlatformConfig struct {
+	// HelmCharts installs the chart-based pieces (Traefik, cert-manager, monitoring, Loki, Alloy, metrics-server).
+	HelmCharts bool
+	// ACMEEmail is the Let's Encrypt account e-mail.
+	ACMEEmail string
+	// ACMEServer is "staging" or "production" (Let's Encrypt endpoints).
+	ACMEServer string
+	// StorageClass is the StorageClass of every PersistentVolumeClaim.
+	StorageClass string
+	// IngressReplicas is the number of Traefik replicas (the minimum when autoscaled).
+	IngressReplicas int
+	// IngressAutoscale turns on an autoscaler and PodDisruptionBudget for Traefik.
+	IngressAutoscale bool
+	// MetricsRetention is Prometheus' retention, e.g. "15d".
+	MetricsRetention string
+	// LoadBalancer exposes Traefik through a cloud load balancer (false: NodePort, for local clusters).
+	LoadBalancer bool
+}
+
+// Scaling is an autoscaler's bounds for one workload.
+type Scaling struct {
+	Min int `json:"min"`
+	Max int `json:"max"`
+}
+
+// Station is one radio station.
+type Station struct {
+	// Name is a DNS label naming the station; its namespace is radio-<name>.
+	Name string `json:"name"`
+	// StreamHost is the listeners' host label ("stream" for the first station).
+	StreamHost string `json:"streamHost,omitempty"`
+	// DJHost is the DJs' host label ("dj" for the first station).
+	DJHost string `json:"djHost,omitempty"`
+	// DJPort is the TCP port DJs stream to (9000 for the first station).
+	DJPort int `json:"djPort,omitempty"`
+}
+
+// Secrets are values only a person can supply, read as secrets.
+type Secrets struct {
+	// DiscordWebhookURL receives alerts and announcements; nil when not set.
+	DiscordWebhookURL pulumi.StringOutput
+	// HasDiscordWebhook is true when discordWebhookUrl is set.
+	HasDiscordWebhook bool
+	// APIEnv holds third-party API keys for the API, as env var name → value; empty when not set.
+	APIEnv pulumi.StringMapOutput
+	// APIEnvNames are the env var names in APIEnv (not secret), sorted.
+	APIEnvNames []string
+}

@@ -1,0 +1,83 @@
+package stacks
+
+import (
+	"regexp"
+	"slices"
+)
+
+// Regions are the DigitalOcean regions that offer Kubernetes, managed
+// databases and Spaces together.
+var Regions = []string{"ams3", "atl1", "blr1", "fra1", "lon1", "nyc1", "nyc3", "sfo2", "sfo3", "sgp1", "syd1", "tor1"}
+
+// Weekdays are the values DOKS accepts for a maintenance window's day.
+var Weekdays = []string{"any", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+
+// Workloads are the station's workloads that take an image from config.
+var Workloads = []string{
+	"site", "admin", "api", "chat", "analytics", "video",
+	"icecast", "liquidsoap", "archiver", "onair", "statuspage",
+	"postgres", "valkey", "minio",
+}
+
+// DefaultImages are the pinned third-party images; the station's own images
+// (site, admin, api, chat, video, icecast, liquidsoap, archiver, onair) have no
+// default and must be set in each stack file.
+var DefaultImages = map[string]string{
+	"analytics":  "arp242/goatcounter:2.6.0",
+	"statuspage": "twinproduction/gatus:v5.17.0",
+	"postgres":   "postgres:16.6-bookworm",
+	"valkey":     "valkey/valkey:8.0.2-bookworm",
+	"minio":      "minio/minio:RELEASE.2025-04-22T22-12-26Z",
+}
+
+// DefaultScaling are the autoscaler bounds of the workloads that scale out.
+// Liquidsoap, video ingest and onair are single instances by design and are
+// not listed.
+var DefaultScaling = map[string]Scaling{
+	"site":      {Min: 1, Max: 3},
+	"admin":     {Min: 1, Max: 2},
+	"api":       {Min: 1, Max: 4},
+	"worker":    {Min: 1, Max: 4},
+	"chat":      {Min: 1, Max: 6},
+	"analytics": {Min: 1, Max: 2},
+	"relay":     {Min: 1, Max: 4},
+}
+
+// RTMPPort is the TCP port VJs stream video to.
+const RTMPPort = 1935
+
+// ReservedHosts are host labels the station's workloads and platform use.
+var ReservedHosts = []string{"www", "api", "chat", "admin", "stats", "video", "status", "grafana", "static", "media"}
+
+// SecretKeys are the keys that must be set with `pulumi config set --secret`.
+var SecretKeys = []string{"discordWebhookUrl", "apiEnv"}
+
+// KnownKeys lists every key of the datafruits namespace the program reads.
+func KnownKeys() []string {
+	keys := []string{
+		"foundation", "region", "domain", "adminDomain", "protect",
+		"kubernetesVersion", "clusterHA", "systemNodeSize", "systemNodeCount",
+		"workloadNodeSize", "workloadMinNodes", "workloadMaxNodes", "maintenanceDay", "maintenanceStartTime",
+		"databaseSize", "databaseNodeCount", "postgresVersion", "apiPoolSize",
+		"valkeySize", "valkeyVersion", "bucketPrefix", "logRetentionDays",
+		"helmCharts", "acmeEmail", "acmeServer", "storageClass", "ingressReplicas", "ingressAutoscale",
+		"metricsRetention", "loadBalancer", "images", "scaling", "stations",
+	}
+	keys = append(keys, SecretKeys...)
+	slices.Sort(keys)
+	return keys
+}
+
+var (
+	versionPrefixRe = regexp.MustCompile(`^1\.[0-9]{2}\.$`)
+	dropletSlugRe   = regexp.MustCompile(`^(s|c|c2|g|gd|m|m3|so|so1_5)-[0-9]+vcpu-[0-9]+gb(-intel|-amd)?$`)
+	databaseSlugRe  = regexp.MustCompile(`^(db|gd|m|so1_5)-s?-?[0-9]+vcpu-[0-9]+gb$`)
+	clockRe         = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+	bucketPrefixRe  = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$`)
+	emailRe         = regexp.MustCompile(`^[^@\s]+@[a-z0-9-]+(\.[a-z0-9-]+)+$`)
+	dnsLabelRe      = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+	domainRe        = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
+	retentionRe     = regexp.MustCompile(`^[0-9]+(h|d|w|y)$`)
+	imageRe         = regexp.MustCompile(`^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*(:[A-Za-z0-9._-]{1,128}|@sha256:[a-f0-9]{64})$`)
+	envNameRe       = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+)

@@ -1,0 +1,395 @@
+package stacks
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Load reads, defaults and validates the stack configuration. It returns every
+// problem at once, one line each, naming the key, the value given and what is
+// allowed, before the program declares a single resource.
+func Load(ctx *pulumi.Context) (*Config, error) {
+	r := &reader{ctx: ctx}
+	cfg := &Config{Stack: ctx.Stack()}
+
+	r.checkUnknownKeys()
+
+	cfg.Foundation = Foundation(r.enum("foundation", string(FoundationDigitalOcean), []string{string(FoundationDigitalOcean), string(FoundationInCluster)}))
+	onDO := cfg.Foundation == FoundationDigitalOcean
+
+	cfg.Domain = r.domain("domain", "", true)
+	cfg.AdminDomain = r.domain("adminDomain", "admin."+cfg.Domain, false)
+	if onDO {
+		cfg.Region = r.enum("region", "", Regions)
+	} else {
+		cfg.Region = r.str("region", "local")
+	}
+	cfg.Protect = r.boolean("protect", false)
+
+	cfg.Cluster = ClusterConfig{
+		VersionPrefix:        r.match("kubernetesVersion", "1.33.", versionPrefixRe, `a minor version prefix such as "1.33." (never "latest")`),
+		HA:                   r.boolean("clusterHA", false),
+		SystemNodeSize:       r.match("systemNodeSize", "s-2vcpu-4gb", dropletSlugRe, `a DigitalOcean droplet slug such as "s-2vcpu-4gb"`),
+		SystemNodeCount:      r.intRange("systemNodeCount", 1, 1, 10),
+		WorkloadNodeSize:     r.match("workloadNodeSize", "s-2vcpu-4gb", dropletSlugRe, `a DigitalOcean droplet slug such as "s-2vcpu-4gb"`),
+		WorkloadMinNodes:     r.intRange("workloadMinNodes", 1, 1, 50),
+		WorkloadMaxNodes:     r.intRange("workloadMaxNodes", 3, 1, 50),
+		MaintenanceDay:       r.enum("maintenanceDay", "sunday", Weekdays),
+		MaintenanceStartTime: r.match("maintenanceStartTime", "04:00", clockRe, `a UTC time "HH:MM"`),
+	}
+	if cfg.Cluster.WorkloadMinNodes > cfg.Cluster.WorkloadMaxNodes {
+		r.fail("workloadMinNodes", strconv.Itoa(cfg.Cluster.WorkloadMinNodes), fmt.Sprintf("at most workloadMaxNodes (%d)", cfg.Cluster.WorkloadMaxNodes))
+	}
+	cfg.Database = DatabaseConfig{
+		Size:        r.match("databaseSize", "db-s-1vcpu-1gb", databaseSlugRe, `a DigitalOcean database slug such as "db-s-1vcpu-1gb"`),
+		NodeCount:   r.intRange("databaseNodeCount", 1, 1, 3),
+		Version:     r.enum("postgresVersion", "16", []string{"14", "15", "16", "17"}),
+		APIPoolSize: r.intRange("apiPoolSize", 10, 1, 100),
+	}
+	cfg.Valkey = ValkeyConfig{
+		Size:    r.match("valkeySize", "db-s-1vcpu-1gb", databaseSlugRe, `a DigitalOcean database slug such as "db-s-1vcpu-1gb"`),
+		Version: r.enum("valkeyVersion", "8", []string{"7", "8"}),
+	}
+	cfg.Spaces = SpacesConfig{
+		BucketPrefix:     r.match("bucketPrefix", "datafruits-"+ctx.Stack(), bucketPrefixRe, "3-40 lowercase letters, digits and dashes, no dots (a CDN fronts the buckets)"),
+		LogRetentionDays: r.intRange("logRetentionDays", 30, 1, 3650),
+	}
+	cfg.Platform = PlatformConfig{
+		HelmCharts:       r.boolean("helmCharts", true),
+		ACMEEmail:        r.match("acmeEmail", "", emailRe, "an e-mail address for the Let's Encrypt account"),
+		ACMEServer:       r.enum("acmeServer", "production", []string{"staging", "production"}),
+		StorageClass:     r.match("storageClass", "do-block-storage", dnsLabelRe, "a StorageClass name"),
+		IngressReplicas:  r.intRange("ingressReplicas", 1, 1, 10),
+		IngressAutoscale: r.boolean("ingressAutoscale", false),
+		MetricsRetention: r.match("metricsRetention", "15d", retentionRe, `a Prometheus duration such as "15d"`),
+		LoadBalancer:     r.boolean("loadBalancer", onDO),
+	}
+	if onDO && cfg.Platform.ACMEEmail == "" {
+		r.fail("acmeEmail", "", "required on the digitalocean foundation: "+"an e-mail address for the Let's Encrypt account")
+	}
+
+	cfg.Images = r.images()
+	cfg.Scaling = r.scaling()
+	cfg.Stations = r.stations()
+	cfg.Secrets = r.secrets()
+
+	if err := errors.Join(r.errs...); err != nil {
+		return nil, fmt.Errorf("invalid configuration for stack %q:\n%w", ctx.Stack(), err)
+	}
+	return cfg, nil
+}
+
+// reader reads keys of the datafruits namespace and records every problem.
+type reader struct {
+	ctx  *pulumi.Context
+	errs []error
+}
+
+func full(key string) string { return Namespace + ":" + key }
+
+func (r *reader) fail(key, given, allowed string) {
+	r.errs = append(r.errs, fmt.Errorf("%s: got %q; allowed: %s", full(key), given, allowed))
+}
+
+func (r *reader) raw(key string) (string, bool) {
+	return r.ctx.GetConfig(full(key))
+}
+
+func (r *reader) str(key, def string) string {
+	if v, ok := r.raw(key); ok {
+		return v
+	}
+	return def
+}
+
+func (r *reader) enum(key, def string, allowed []string) string {
+	v, ok := r.raw(key)
+	if !ok {
+		if def == "" {
+			r.fail(key, "", "required; one of "+strings.Join(allowed, ", "))
+		}
+		return def
+	}
+	if !slices.Contains(allowed, v) {
+		r.fail(key, v, "one of "+strings.Join(allowed, ", "))
+	}
+	return v
+}
+
+func (r *reader) match(key, def string, re *regexp.Regexp, allowed string) string {
+	v, ok := r.raw(key)
+	if !ok {
+		return def
+	}
+	if !re.MatchString(v) {
+		r.fail(key, v, allowed)
+	}
+	return v
+}
+
+func (r *reader) domain(key, def string, required bool) string {
+	v, ok := r.raw(key)
+	if !ok {
+		if required {
+			r.fail(key, "", "required; a domain name such as datafruits.fm")
+		}
+		return def
+	}
+	if !domainRe.MatchString(v) || len(v) > 253 {
+		r.fail(key, v, "a lowercase domain name such as datafruits.fm (labels of letters, digits and dashes, a dot between them)")
+	}
+	return v
+}
+
+func (r *reader) boolean(key string, def bool) bool {
+	v, ok := r.raw(key)
+	if !ok {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(key, v, "true or false")
+	}
+	return b
+}
+
+func (r *reader) intRange(key string, def, lo, hi int) int {
+	v, ok := r.raw(key)
+	if !ok {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(key, v, fmt.Sprintf("a whole number from %d to %d", lo, hi))
+		return def
+	}
+	return n
+}
+
+func (r *reader) object(key string, into any) bool {
+	v, ok := r.raw(key)
+	if !ok {
+		return false
+	}
+	dec := json.NewDecoder(strings.NewReader(v))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		r.fail(key, v, "valid "+describe(into)+": "+err.Error())
+		return false
+	}
+	return true
+}
+
+func describe(v any) string {
+	switch v.(type) {
+	case *map[string]string:
+		return "a map of names to strings"
+	case *map[string]Scaling:
+		return "a map of workload names to {min, max}"
+	case *[]Station:
+		return "a list of stations ({name, streamHost, djHost, djPort})"
+	default:
+		return "YAML"
+	}
+}
+
+func (r *reader) images() map[string]string {
+	images := map[string]string{}
+	for k, v := range DefaultImages {
+		images[k] = v
+	}
+	var given map[string]string
+	if r.object("images", &given) {
+		for k, v := range given {
+			if !slices.Contains(Workloads, k) {
+				r.fail("images."+k, v, "an image for one of the workloads "+strings.Join(Workloads, ", "))
+				continue
+			}
+			images[k] = v
+		}
+	}
+	for _, w := range Workloads {
+		img, ok := images[w]
+		if !ok {
+			r.fail("images."+w, "", "required; an image reference with a tag or digest, e.g. ghcr.io/datafruits/"+w+":1.2.3")
+			continue
+		}
+		if !imageRe.MatchString(img) || strings.HasSuffix(img, ":latest") {
+			r.fail("images."+w, img, "an image reference with a pinned tag or digest (never :latest), e.g. ghcr.io/datafruits/"+w+":1.2.3")
+		}
+	}
+	return images
+}
+
+func (r *reader) scaling() map[string]Scaling {
+	scaling := map[string]Scaling{}
+	for k, v := range DefaultScaling {
+		scaling[k] = v
+	}
+	var given map[string]Scaling
+	if r.object("scaling", &given) {
+		for k, v := range given {
+			if _, known := DefaultScaling[k]; !known {
+				r.fail("scaling."+k, fmt.Sprintf("%+v", v), "bounds for one of the scalable workloads "+strings.Join(sortedKeys(DefaultScaling), ", "))
+				continue
+			}
+			scaling[k] = v
+		}
+	}
+	for _, k := range sortedKeys(scaling) {
+		s := scaling[k]
+		switch {
+		case s.Min < 1:
+			r.fail("scaling."+k+".min", strconv.Itoa(s.Min), "at least 1")
+		case s.Max < s.Min:
+			r.fail("scaling."+k+".max", strconv.Itoa(s.Max), fmt.Sprintf("at least min (%d)", s.Min))
+		case s.Max > 50:
+			r.fail("scaling."+k+".max", strconv.Itoa(s.Max), "at most 50")
+		}
+	}
+	return scaling
+}
+
+func (r *reader) stations() []Station {
+	stations := []Station{{Name: "datafruits"}}
+	r.object("stations", &stations)
+	if len(stations) == 0 {
+		r.fail("stations", "[]", "at least one station")
+	}
+	seenName, seenPort, seenHost := map[string]bool{}, map[int]bool{}, map[string]bool{}
+	for i := range stations {
+		s := &stations[i]
+		key := fmt.Sprintf("stations[%d]", i)
+		if !dnsLabelRe.MatchString(s.Name) || len(s.Name) > 40 {
+			r.fail(key+".name", s.Name, "a DNS label of at most 40 lowercase letters, digits and dashes")
+		}
+		if seenName[s.Name] {
+			r.fail(key+".name", s.Name, "a name no other station uses")
+		}
+		seenName[s.Name] = true
+		if i == 0 {
+			s.StreamHost = cmpOr(s.StreamHost, "stream")
+			s.DJHost = cmpOr(s.DJHost, "dj")
+			if s.DJPort == 0 {
+				s.DJPort = 9000
+			}
+		} else {
+			s.StreamHost = cmpOr(s.StreamHost, "stream-"+s.Name)
+			s.DJHost = cmpOr(s.DJHost, "dj-"+s.Name)
+			if s.DJPort == 0 {
+				s.DJPort = 9000 + i
+			}
+		}
+		for _, h := range []string{s.StreamHost, s.DJHost} {
+			if !dnsLabelRe.MatchString(h) {
+				r.fail(key+".streamHost/djHost", h, "a DNS label")
+			}
+			if seenHost[h] || slices.Contains(ReservedHosts, h) {
+				r.fail(key+".streamHost/djHost", h, "a host label no other station or workload uses (reserved: "+strings.Join(ReservedHosts, ", ")+")")
+			}
+			seenHost[h] = true
+		}
+		if s.DJPort < 1024 || s.DJPort > 65535 || s.DJPort == RTMPPort || seenPort[s.DJPort] {
+			r.fail(key+".djPort", strconv.Itoa(s.DJPort), fmt.Sprintf("a TCP port from 1024 to 65535, unique per station, not %d (RTMP)", RTMPPort))
+		}
+		seenPort[s.DJPort] = true
+	}
+	return stations
+}
+
+// secrets reads the keys that must be set with `pulumi config set --secret`.
+func (r *reader) secrets() Secrets {
+	var s Secrets
+	if v, ok := r.secret("discordWebhookUrl"); ok {
+		if !strings.HasPrefix(v, "https://") {
+			r.fail("discordWebhookUrl", "(secret, not shown)", "an https:// Discord webhook URL")
+		}
+		s.DiscordWebhookURL = pulumi.ToSecret(pulumi.String(v)).(pulumi.StringOutput)
+		s.HasDiscordWebhook = true
+	} else {
+		s.DiscordWebhookURL = pulumi.ToSecret(pulumi.String("")).(pulumi.StringOutput)
+	}
+	env := map[string]string{}
+	if v, ok := r.secret("apiEnv"); ok {
+		if err := json.Unmarshal([]byte(v), &env); err != nil {
+			r.fail("apiEnv", "(secret, not shown)", "a map of environment variable names to values, e.g. {\"MAILGUN_API_KEY\": \"...\"}")
+		}
+		for name := range env {
+			if !envNameRe.MatchString(name) {
+				r.fail("apiEnv."+name, "(secret, not shown)", "environment variable names of capitals, digits and underscores")
+			}
+		}
+	}
+	s.APIEnvNames = sortedKeys(env)
+	m := pulumi.StringMap{}
+	for k, v := range env {
+		m[k] = pulumi.String(v)
+	}
+	s.APIEnv = pulumi.ToSecret(m).(pulumi.StringMapOutput)
+	return s
+}
+
+// secret reads a key that must be a secret and reports one given in plain text.
+func (r *reader) secret(key string) (string, bool) {
+	v, ok := r.ctx.GetConfig(full(key))
+	if !ok || v == "" {
+		return "", false
+	}
+	if !r.ctx.IsConfigSecret(full(key)) {
+		r.fail(key, "(plain text, not shown)", fmt.Sprintf("a secret: remove it and run `pulumi config set --secret %s <value>`", key))
+	}
+	return v, true
+}
+
+// checkUnknownKeys reports keys of the datafruits namespace the program does
+// not read (typos), from the configuration the engine passed to the program.
+func (r *reader) checkUnknownKeys() {
+	var all map[string]string
+	if err := json.Unmarshal([]byte(os.Getenv("PULUMI_CONFIG")), &all); err != nil {
+		return
+	}
+	for _, key := range UnknownKeys(sortedKeys(all)) {
+		r.fail(strings.TrimPrefix(key, Namespace+":"), "(set)", "a known key: "+strings.Join(KnownKeys(), ", "))
+	}
+}
+
+// UnknownKeys returns the keys of the datafruits namespace not in KnownKeys.
+func UnknownKeys(keys []string) []string {
+	var unknown []string
+	known := KnownKeys()
+	for _, k := range keys {
+		name, ok := strings.CutPrefix(k, Namespace+":")
+		if !ok {
+			continue
+		}
+		if !slices.Contains(known, strings.SplitN(name, ".", 2)[0]) {
+			unknown = append(unknown, k)
+		}
+	}
+	return unknown
+}
+
+func cmpOr(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
