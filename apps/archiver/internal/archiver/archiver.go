@@ -320,9 +320,14 @@ type stageError struct {
 func (e *stageError) Error() string { return e.stage + ": " + e.err.Error() }
 func (e *stageError) Unwrap() error { return e.err }
 
+// at tags err with its stage; a local read failure is always the read stage, whichever step hit it.
 func at(stage string, err error) error {
 	if err == nil {
 		return nil
+	}
+	var local *blobstore.LocalError
+	if errors.As(err, &local) {
+		stage = "read"
 	}
 	return &stageError{stage, err}
 }

@@ -69,6 +69,12 @@ type Digest struct {
 	ETag string
 }
 
+// LocalError is a failure to read the local file, as opposed to a failure of the server.
+type LocalError struct{ Err error }
+
+func (e *LocalError) Error() string { return e.Err.Error() }
+func (e *LocalError) Unwrap() error { return e.Err }
+
 // ErrMismatch reports a stored object that differs from the local file.
 var ErrMismatch = errors.New("stored object differs from the local file")
 
@@ -179,7 +185,7 @@ func (s *Store) Upload(ctx context.Context, path, key, contentType string) (Dige
 	putOpts := minio.PutObjectOptions{ContentType: contentType, CacheControl: "public, max-age=31536000, immutable"}
 	info, err := os.Stat(path)
 	if err != nil {
-		return Digest{}, err
+		return Digest{}, &LocalError{err}
 	}
 	if info.Size() <= s.partSize {
 		var d Digest
@@ -266,7 +272,7 @@ func (s *Store) Upload(ctx context.Context, path, key, contentType string) (Dige
 func (s *Store) read(ctx context.Context, path string, send func(part) error, release func(part)) (Digest, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Digest{}, err
+		return Digest{}, &LocalError{err}
 	}
 	defer f.Close()
 	whole := sha256.New()
@@ -285,7 +291,7 @@ func (s *Store) read(ctx context.Context, path string, send func(part) error, re
 		}
 		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
 			s.buffers.Put(buf)
-			return Digest{}, fmt.Errorf("read %s: %w", path, err)
+			return Digest{}, &LocalError{fmt.Errorf("read %s: %w", path, err)}
 		}
 		chunk := (*buf)[:n]
 		whole.Write(chunk)
