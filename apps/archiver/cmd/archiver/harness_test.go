@@ -81,7 +81,7 @@ func newWorld(t *testing.T) *world {
 		"ARCHIVER_STATION": "datafruits", "ARCHIVER_WATCH_DIR": w.watchDir,
 		"ARCHIVER_QUIET_PERIOD": "400ms", "ARCHIVER_SCAN_INTERVAL": "100ms", "ARCHIVER_PART_SIZE": strconv.Itoa(5 << 20),
 		"ARCHIVER_SHUTDOWN_TIMEOUT": "10s",
-		"DATABASE_URL": w.dbURL, "S3_ENDPOINT": s3.Endpoint, "S3_REGION": s3.Region, "S3_BUCKET": w.bucket,
+		"DATABASE_URL":              w.dbURL, "S3_ENDPOINT": s3.Endpoint, "S3_REGION": s3.Region, "S3_BUCKET": w.bucket,
 		"S3_KEY": s3.Key, "S3_SECRET": s3.Secret, "S3_FORCE_PATH_STYLE": "true",
 		"PUBLIC_BASE_URL": "https://cdn.example.test/media", "DISCORD_WEBHOOK_URL": w.discord.server.URL + "/api/webhooks/1/secret-token",
 	}
@@ -357,4 +357,9 @@ func recordingBytes(size int, seed uint64) []byte {
 		copy(data, []byte{0xFF, 0xFB, 0x90, 0x64})
 	}
 	return data
+}
+
+func sha256Hex(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
