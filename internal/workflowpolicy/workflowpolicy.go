@@ -45,6 +45,7 @@ type Violation struct {
 	Detail string // what is wrong and how to fix it
 }
 
+// String formats the violation as `file:line: job id: [rule] detail`.
 func (v Violation) String() string {
 	where := v.File
 	if v.Line > 0 {
