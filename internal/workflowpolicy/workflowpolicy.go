@@ -1,8 +1,9 @@
 // Package workflowpolicy checks the GitHub Actions workflows of this
 // repository against the delivery rules that actionlint cannot know:
-// deploys are serialised per stack and never cancelled midway, every
-// third-party action is pinned to a commit, and every workflow says which
-// token permissions it needs.
+// deploys are serialised per stack and never cancelled midway, jobs that
+// talk to a DigitalOcean stack install doctl first, every third-party action
+// is pinned to a commit, and every workflow says which token permissions it
+// needs.
 package workflowpolicy
 
 import (
@@ -34,7 +35,16 @@ const (
 	// every job) and never asks for write-all, so the GITHUB_TOKEN gets only
 	// what the jobs use.
 	RulePermissions = "permissions"
+	// RuleDoctl: a job that previews or changes a DigitalOcean stack (pulumi
+	// preview, up, refresh or destroy on staging or prod) installs doctl in
+	// an earlier step. The stacks' kubeconfig holds no token: the Kubernetes
+	// provider runs `doctl kubernetes cluster kubeconfig exec-credential` to
+	// mint one, so without doctl every Kubernetes resource fails.
+	RuleDoctl = "doctl-installed"
 )
+
+// doStacks are the stacks that run on DigitalOcean, by their last name part.
+var doStacks = map[string]bool{"staging": true, "prod": true}
 
 // Violation is one broken rule, located by file and job.
 type Violation struct {
@@ -138,12 +148,33 @@ func Check(name string, data []byte) (Result, error) {
 		}
 
 		var deploys []deployStep
+		doctlInstalled, doctlReported := false, false
 		if steps := lookup(job, "steps"); steps != nil {
 			for _, step := range steps.Content {
 				if uses := lookup(step, "uses"); uses != nil {
 					checkPinned(uses, jobID, add)
 				}
-				deploys = append(deploys, findDeploys(step)...)
+				cmds := findStackCommands(step)
+				for _, c := range cmds {
+					if c.changes {
+						deploys = append(deploys, c)
+					}
+					if doctlInstalled || doctlReported {
+						continue
+					}
+					if stacks, known := resolveStack(c.stack, step, job, top); !known || anyDOStack(stacks) {
+						doctlReported = true
+						on := "DigitalOcean stack " + strings.Join(stacks, "/")
+						if !known {
+							on = "a stack that cannot be resolved here (" + quoteOrNone(c.stack) + "; it may be staging or prod)"
+						}
+						add(jobID, c.line, RuleDoctl, "runs %s on %s but no earlier step installs doctl; the kubeconfig's credential comes from `doctl kubernetes cluster kubeconfig exec-credential`. Add `uses: digitalocean/action-doctl@<sha> # vX.Y.Z` with `token: ${{ secrets.DIGITALOCEAN_TOKEN }}` before it, and set DIGITALOCEAN_ACCESS_TOKEN in the pulumi step's env", c.what, on)
+					}
+				}
+				// Only a later step may rely on it: the install has to have run.
+				if installsDoctl(step) {
+					doctlInstalled = true
+				}
 			}
 		}
 		if len(deploys) == 0 {
@@ -295,40 +326,196 @@ func namesStack(group, stack string) bool {
 	return false
 }
 
-// deployStep is one command in a step that changes a stack.
+// deployStep is one pulumi command in a step that works on a stack.
 type deployStep struct {
-	what  string // e.g. "`pulumi up`"
-	stack string // as written: a name or an expression; "" when not given
-	line  int
+	what    string // e.g. "`pulumi up`"
+	stack   string // as written: a name or an expression; "" when not given
+	line    int
+	changes bool // the command writes to the stack (a deploy), not only a preview
 }
 
 // stackChangingCommands are the pulumi subcommands that write to a stack.
 var stackChangingCommands = map[string]bool{"up": true, "update": true, "destroy": true, "refresh": true}
 
+// stackCommands are the pulumi subcommands that talk to a stack's cloud: the
+// ones that change it, and preview, which runs the program against it.
+var stackCommands = map[string]bool{"preview": true, "up": true, "update": true, "destroy": true, "refresh": true}
+
+// findDeploys returns the commands in step that change a stack.
 func findDeploys(step *yaml.Node) []deployStep {
+	var found []deployStep
+	for _, c := range findStackCommands(step) {
+		if c.changes {
+			found = append(found, c)
+		}
+	}
+	return found
+}
+
+// findStackCommands returns the pulumi preview/up/refresh/destroy commands in
+// step, from pulumi/actions or from a run script.
+func findStackCommands(step *yaml.Node) []deployStep {
 	var found []deployStep
 	if uses := lookup(step, "uses"); uses != nil && isPulumiAction(uses.Value) {
 		with := lookup(step, "with")
 		if cmd := lookup(with, "command"); cmd != nil {
 			command := strings.TrimSpace(cmd.Value)
 			// An expression could be any command: treat it as a deploy.
-			if stackChangingCommands[command] || strings.Contains(command, "${{") {
+			expr := strings.Contains(command, "${{")
+			if stackCommands[command] || expr {
 				stack := ""
 				if s := lookup(with, "stack-name"); s != nil {
 					stack = s.Value
 				}
-				found = append(found, deployStep{what: "pulumi/actions `" + command + "`", stack: stack, line: cmd.Line})
+				found = append(found, deployStep{what: "pulumi/actions `" + command + "`", stack: stack, line: cmd.Line, changes: stackChangingCommands[command] || expr})
 			}
 		}
 	}
 	if run := lookup(step, "run"); run != nil {
 		for _, cmd := range shellCommands(run.Value) {
-			if sub, stack, ok := pulumiCommand(cmd); ok && stackChangingCommands[sub] {
-				found = append(found, deployStep{what: "`pulumi " + sub + "`", stack: stack, line: run.Line})
+			if sub, stack, ok := pulumiCommand(cmd); ok && stackCommands[sub] {
+				found = append(found, deployStep{what: "`pulumi " + sub + "`", stack: stack, line: run.Line, changes: stackChangingCommands[sub]})
 			}
 		}
 	}
 	return found
+}
+
+var (
+	matrixExpr = regexp.MustCompile(`^\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}$`)
+	envExpr    = regexp.MustCompile(`^\$\{\{\s*env\.([A-Za-z0-9_]+)\s*\}\}$`)
+	shellVar   = regexp.MustCompile(`^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))$`)
+)
+
+// resolveStack turns a stack as written into the stack names it can be: a
+// literal is itself; `${{ matrix.x }}` is the job's matrix values for x;
+// `${{ env.X }}`, `$X` and `${X}` are the value of X in the step's, the
+// job's or the workflow's env, resolved in turn. known is false when the
+// stack is not given or depends on something else (inputs, outputs, a
+// `pulumi stack select` earlier, a computed matrix).
+func resolveStack(stack string, step, job, top *yaml.Node) (stacks []string, known bool) {
+	return resolveStackDepth(strings.Trim(strings.TrimSpace(stack), `"'`), step, job, top, 0)
+}
+
+func resolveStackDepth(stack string, step, job, top *yaml.Node, depth int) ([]string, bool) {
+	if stack == "" || depth > 5 {
+		return nil, false
+	}
+	if m := matrixExpr.FindStringSubmatch(stack); m != nil {
+		return matrixValues(lookup(lookup(job, "strategy"), "matrix"), m[1])
+	}
+	name := ""
+	if m := envExpr.FindStringSubmatch(stack); m != nil {
+		name = m[1]
+	} else if m := shellVar.FindStringSubmatch(stack); m != nil {
+		name = m[1] + m[2]
+	} else if strings.Contains(stack, "${{") || strings.Contains(stack, "$") {
+		return nil, false
+	} else {
+		return []string{stack}, true
+	}
+	for _, scope := range []*yaml.Node{step, job, top} {
+		if v := lookup(lookup(scope, "env"), name); v != nil && v.Kind == yaml.ScalarNode {
+			return resolveStackDepth(strings.TrimSpace(v.Value), step, job, top, depth+1)
+		}
+	}
+	return nil, false
+}
+
+// matrixValues lists the values a matrix key takes: its list and any
+// `include` entries that set it. A matrix given as an expression is unknown.
+func matrixValues(matrix *yaml.Node, key string) ([]string, bool) {
+	if matrix == nil || matrix.Kind != yaml.MappingNode {
+		return nil, false
+	}
+	var values []string
+	found := false
+	if list := lookup(matrix, key); list != nil {
+		if list.Kind != yaml.SequenceNode {
+			return nil, false
+		}
+		for _, v := range list.Content {
+			if v.Kind != yaml.ScalarNode || strings.Contains(v.Value, "${{") {
+				return nil, false
+			}
+			values = append(values, v.Value)
+		}
+		found = true
+	}
+	if include := lookup(matrix, "include"); include != nil {
+		if include.Kind != yaml.SequenceNode {
+			return nil, false
+		}
+		for _, entry := range include.Content {
+			if v := lookup(entry, key); v != nil {
+				if v.Kind != yaml.ScalarNode || strings.Contains(v.Value, "${{") {
+					return nil, false
+				}
+				values = append(values, v.Value)
+				found = true
+			}
+		}
+	}
+	return values, found
+}
+
+// anyDOStack tells whether one of the stacks is staging or prod, alone or as
+// the last part of "org/staging" or "org/project/prod".
+func anyDOStack(stacks []string) bool {
+	for _, s := range stacks {
+		if doStacks[s[strings.LastIndex(s, "/")+1:]] {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteOrNone(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "none named"
+	}
+	return "`" + s + "`"
+}
+
+// doctlDownload matches a download of a doctl release archive.
+var doctlDownload = regexp.MustCompile(`github\.com/digitalocean/doctl/releases/`)
+
+// installsDoctl tells whether a step installs doctl: the digitalocean/action-doctl
+// action, or a run script with a command such as `snap install doctl`,
+// `brew install doctl`, `go install github.com/digitalocean/doctl/cmd/doctl@...`
+// or a download of a doctl release.
+func installsDoctl(step *yaml.Node) bool {
+	if uses := lookup(step, "uses"); uses != nil &&
+		strings.HasPrefix(strings.ToLower(strings.TrimSpace(uses.Value)), "digitalocean/action-doctl@") {
+		return true
+	}
+	run := lookup(step, "run")
+	if run == nil {
+		return false
+	}
+	for _, cmd := range shellCommands(run.Value) {
+		if doctlDownload.MatchString(cmd) {
+			return true
+		}
+		words := strings.Fields(cmd)
+		hasInstall, hasDoctl := false, false
+		for i, w := range words {
+			// `doctl ...` itself uses doctl; it does not install it.
+			if i == 0 && (w == "doctl" || strings.HasSuffix(w, "/doctl")) {
+				break
+			}
+			if w == "install" {
+				hasInstall = true
+			}
+			if hasInstall && strings.Contains(strings.ToLower(w), "doctl") {
+				hasDoctl = true
+			}
+		}
+		if hasInstall && hasDoctl {
+			return true
+		}
+	}
+	return false
 }
 
 func isPulumiAction(uses string) bool {

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 // TestRepositoryWorkflows runs the rules over the real .github/workflows/.
@@ -127,6 +129,79 @@ func TestNamesStack(t *testing.T) {
 	} {
 		if got := namesStack(tc.group, tc.stack); got != tc.want {
 			t.Errorf("namesStack(%q, %q) = %v, want %v", tc.group, tc.stack, got, tc.want)
+		}
+	}
+}
+
+func TestInstallsDoctl(t *testing.T) {
+	for _, tc := range []struct {
+		step string
+		want bool
+	}{
+		{"uses: digitalocean/action-doctl@3cb3953159719656269e044e0e24ca16dd2a690f", true},
+		{"run: sudo snap install doctl", true},
+		{"run: brew install doctl", true},
+		{"run: go install github.com/digitalocean/doctl/cmd/doctl@v1.2.3", true},
+		{"run: curl -fsSL https://github.com/digitalocean/doctl/releases/download/v1.2.3/doctl-1.2.3-linux-amd64.tar.gz | tar -xz", true},
+		{"run: doctl kubernetes cluster kubeconfig save datafruits", false},
+		{"run: doctl install something", false},
+		{"run: sudo apt-get install -y jq", false},
+		{"uses: pulumi/actions@8e5e406f4007fca908480587cb9893c07090f58d", false},
+	} {
+		var step yaml.Node
+		if err := yaml.Unmarshal([]byte(tc.step), &step); err != nil {
+			t.Fatal(err)
+		}
+		if got := installsDoctl(step.Content[0]); got != tc.want {
+			t.Errorf("installsDoctl(%q) = %v, want %v", tc.step, got, tc.want)
+		}
+	}
+}
+
+func TestResolveStack(t *testing.T) {
+	var doc yaml.Node
+	src := `
+env: {TOP: prod}
+jobs:
+  j:
+    env:
+      JOB: ${{ matrix.stack }}
+      INPUT: ${{ inputs.stack }}
+    strategy:
+      matrix:
+        stack: [staging, dev]
+        include: [{stack: prod}]
+    steps:
+      - env: {STEP: $TOP}
+`
+	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
+		t.Fatal(err)
+	}
+	top := doc.Content[0]
+	job := lookup(lookup(top, "jobs"), "j")
+	step := lookup(job, "steps").Content[0]
+	for _, tc := range []struct {
+		stack string
+		want  string // stacks joined by ",", or "?" when unknown
+	}{
+		{"staging", "staging"},
+		{"org/prod", "org/prod"},
+		{"${{ matrix.stack }}", "staging,dev,prod"},
+		{`"$JOB"`, "staging,dev,prod"},
+		{"${STEP}", "prod"},
+		{"${{ env.TOP }}", "prod"},
+		{"$INPUT", "?"},
+		{"$NOWHERE", "?"},
+		{"${{ matrix.other }}", "?"},
+		{"", "?"},
+	} {
+		stacks, known := resolveStack(tc.stack, step, job, top)
+		got := strings.Join(stacks, ",")
+		if !known {
+			got = "?"
+		}
+		if got != tc.want {
+			t.Errorf("resolveStack(%q) = %q, want %q", tc.stack, got, tc.want)
 		}
 	}
 }
