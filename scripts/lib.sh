@@ -29,14 +29,32 @@ with_build_lock() {
 }
 
 # apt_install installs Debian packages that are missing, running apt-get update once.
+# As root it runs apt-get itself; otherwise (GitHub runners) through `sudo -n`,
+# which never prompts. Without root or password-less sudo it prints which
+# packages are missing and returns 1.
 apt_install() {
   local missing=()
   for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   [ ${#missing[@]} -eq 0 ] && return 0
-  log "installing Debian packages: ${missing[*]}"
+  local as_root=()
+  if [ "$(id -u)" != 0 ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+      printf 'error: missing Debian packages: %s; not root and no sudo: install them as root (apt-get install %s)\n' \
+        "${missing[*]}" "${missing[*]}" >&2
+      return 1
+    fi
+    if ! sudo -n true 2>/dev/null; then
+      printf 'error: missing Debian packages: %s; not root and sudo needs a password: run sudo apt-get install %s\n' \
+        "${missing[*]}" "${missing[*]}" >&2
+      return 1
+    fi
+    # sudo resets the environment; env passes DEBIAN_FRONTEND through.
+    as_root=(sudo -n env DEBIAN_FRONTEND=noninteractive)
+  fi
+  log "installing Debian packages: ${missing[*]}${as_root[*]:+ (with sudo)}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  "${as_root[@]}" apt-get update -qq >/dev/null
+  "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
 # stop_pidfile stops the process whose PID a start script saved, then removes the file.
