@@ -1,0 +1,81 @@
+//go:build contract
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/datafruits/infra/internal/contract"
+	"github.com/datafruits/infra/internal/pulumitest"
+)
+
+// TestContract runs the program for every committed stack under mocks and
+// applies the Kubernetes objects it declares to a real API server (the
+// embedded control plane; scripts/test/contract.sh starts it and sets
+// KUBECONFIG), then checks that they make a working cluster. See
+// docs/contract.md for what is checked and how.
+func TestContract(t *testing.T) {
+	kubeconfig := os.Getenv("KUBECONFIG")
+	if kubeconfig == "" {
+		t.Fatal("KUBECONFIG is not set: run scripts/test/contract.sh (or make controlplane-up and export the KUBECONFIG it prints)")
+	}
+	client, err := contract.NewClientFromKubeconfig(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := pulumitest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(root, "Pulumi.*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Pulumi.<stack>.yaml in %s (%v)", root, err)
+	}
+	var stacks []string
+	for _, f := range files {
+		stacks = append(stacks, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml"))
+	}
+	sort.Strings(stacks)
+
+	var summary []string
+	for _, stack := range stacks {
+		t.Run(stack, func(t *testing.T) {
+			mocks, err := pulumitest.RunStack(stack, run, nil)
+			if err != nil {
+				t.Fatalf("stack %s: the program fails under mocks: %v", stack, err)
+			}
+			declared, err := contract.FromResources(stack, mocks.Resources())
+			if err != nil {
+				t.Fatalf("stack %s: %v", stack, err)
+			}
+			if len(declared.Objects) == 0 {
+				summary = append(summary, fmt.Sprintf("stack %s: declares no Kubernetes objects (%d skipped)", stack, len(declared.Skipped)))
+				t.Skipf("stack %s declares no Kubernetes objects", stack)
+			}
+			ctx := context.Background()
+			report, err := contract.Run(ctx, client, stack, declared, contract.Options{Logf: t.Logf})
+			if err != nil {
+				t.Fatalf("stack %s: %v", stack, err)
+			}
+			// Cleanup runs before the next stack starts, also when this one failed.
+			t.Cleanup(func() {
+				if err := contract.Cleanup(ctx, client, report.Applied); err != nil {
+					t.Errorf("stack %s: %v", stack, err)
+				}
+			})
+			t.Log("\n" + report.String())
+			summary = append(summary, fmt.Sprintf("stack %s: %d objects applied, %d skipped, Ready after %.1fs, %d failures",
+				stack, len(report.Applied), len(report.Skipped), report.ReadySeconds, len(report.Failures)))
+			if len(report.Failures) > 0 {
+				t.Errorf("stack %s breaks the Kubernetes contract: %d failures, listed above", stack, len(report.Failures))
+			}
+		})
+	}
+	t.Log("contract summary:\n  " + strings.Join(summary, "\n  "))
+}
