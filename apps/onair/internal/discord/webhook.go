@@ -118,7 +118,9 @@ func (n *Notifier) deliver(ctx context.Context, msg Message, attempts int) {
 // permanentError is a rejection that retrying will not fix, such as a deleted webhook.
 type permanentError struct{ code int }
 
-func (e *permanentError) Error() string { return fmt.Sprintf("discord rejected the message: HTTP %d", e.code) }
+func (e *permanentError) Error() string {
+	return fmt.Sprintf("discord rejected the message: HTTP %d", e.code)
+}
 
 // post sends one message. On a rate limit it returns how long Discord asked to wait.
 func (n *Notifier) post(ctx context.Context, content string) (time.Duration, error) {
