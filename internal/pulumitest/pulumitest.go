@@ -9,7 +9,10 @@
 package pulumitest
 
 import (
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"sort"
 	"sync"
 
@@ -73,6 +76,9 @@ func (m *Mocks) SetCall(token string, f func(args resource.PropertyMap) resource
 // NewResource implements pulumi.MockResourceMonitor.
 func (m *Mocks) NewResource(args pulumi.MockResourceArgs) (string, resource.PropertyMap, error) {
 	outputs := args.Inputs.Copy()
+	if args.Custom {
+		autoName(args.TypeToken, args.Name, outputs)
+	}
 	if f, ok := m.outputs[args.TypeToken]; ok {
 		for k, v := range f(args.Name, args.Inputs) {
 			outputs[k] = v
@@ -111,6 +117,32 @@ func (m *Mocks) Call(args pulumi.MockCallArgs) (resource.PropertyMap, error) {
 		return f(args.Args), nil
 	}
 	return nil, fmt.Errorf("pulumitest: no mock for provider function %s", args.Token)
+}
+
+// AutoName is the name the Kubernetes provider would give an object that
+// sets no metadata.name: the logical name, a dash and eight characters. The
+// provider picks them at random; tests derive them from the logical name so
+// that runs are repeatable.
+func AutoName(logicalName string) string {
+	sum := sha1.Sum([]byte(logicalName))
+	return logicalName + "-" + hex.EncodeToString(sum[:])[:8]
+}
+
+// autoName sets metadata.name on a Kubernetes object's outputs when its
+// inputs leave it to the provider, as the real provider does.
+func autoName(typeToken, name string, outputs resource.PropertyMap) {
+	if !strings.HasPrefix(typeToken, "kubernetes:") || strings.HasPrefix(typeToken, "kubernetes:helm.sh") {
+		return
+	}
+	meta := resource.PropertyMap{}
+	if v, ok := outputs["metadata"]; ok && v.IsObject() {
+		meta = v.ObjectValue().Copy()
+	}
+	if n, ok := meta["name"]; ok && n.IsString() && n.StringValue() != "" {
+		return
+	}
+	meta["name"] = resource.NewProperty(AutoName(name))
+	outputs["metadata"] = resource.NewProperty(meta)
 }
 
 // Resources returns every registered resource, ordered by type then name so

@@ -1,0 +1,263 @@
+// Package ingress declares the station's front door: Traefik from its chart,
+// behind one DigitalOcean load balancer that carries HTTPS (with an HTTP
+// redirect) and plain TCP entrypoints for RTMP video and DJ audio, which
+// cannot pass an HTTP proxy.
+package ingress
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+
+	"github.com/datafruits/infra/components/chart"
+	autoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Args configures the ingress.
+type Args struct {
+	// Namespace is where Traefik runs (required).
+	Namespace pulumi.StringInput
+	// NamespaceName is Namespace's name as a plain string (required).
+	NamespaceName string
+	// TCPEntrypoints are plain TCP ports, by entrypoint name (optional).
+	TCPEntrypoints []Entrypoint
+	// Replicas is the number of Traefik pods, the minimum when autoscaled (optional; default 1).
+	Replicas int
+	// Autoscale adds an autoscaler up to MaxReplicas and a PodDisruptionBudget (optional).
+	Autoscale bool
+	// MaxReplicas bounds the autoscaler (optional; default 2 × Replicas).
+	MaxReplicas int
+	// LoadBalancer exposes Traefik through a DigitalOcean load balancer (optional; false: ClusterIP for port-forwards).
+	LoadBalancer bool
+	// LoadBalancerName names the DigitalOcean load balancer (required with LoadBalancer).
+	LoadBalancerName string
+	// Hostname is a host name that resolves to the load balancer (required with LoadBalancer; see below).
+	Hostname string
+	// TrustedProxyCIDR is where PROXY protocol headers may come from (optional; default 10.0.0.0/8).
+	TrustedProxyCIDR string
+}
+
+// Entrypoint is a plain TCP entrypoint.
+type Entrypoint struct {
+	// Name is the entrypoint's name, also its port name (at most 15 characters).
+	Name string
+	// Port is the public and container port.
+	Port int
+}
+
+// IngressClass is the IngressClass Traefik serves.
+const IngressClass = "traefik"
+
+// releaseName is the Helm release's name; the chart names its pods after it.
+const releaseName = "traefik"
+
+// Ingress is Traefik and its load balancer.
+type Ingress struct {
+	pulumi.ResourceState
+
+	// Address is the load balancer's public IPv4 address (empty without a load balancer).
+	Address pulumi.StringOutput `pulumi:"address"`
+	// ServiceName is the Service in front of Traefik (for port-forwards).
+	ServiceName pulumi.StringOutput `pulumi:"serviceName"`
+
+	// Release installs Traefik and its custom resource definitions.
+	Release pulumi.Resource
+}
+
+// Web and websecure are Traefik's HTTP entrypoints: container ports of the chart.
+const (
+	webPort       = 8000
+	websecurePort = 8443
+)
+
+var entrypointRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$`)
+
+// New declares Traefik, its Service and, with Autoscale, its autoscaler and budget.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Ingress, error) {
+	if err := args.validate(name); err != nil {
+		return nil, err
+	}
+	in := &Ingress{}
+	if err := ctx.RegisterComponentResource("datafruits:ingress:Ingress", name, in, opts...); err != nil {
+		return nil, err
+	}
+
+	// Entrypoint options go through Traefik's own flags: their names are
+	// stable across chart majors, unlike the chart's value keys.
+	flags := []string{
+		"--entryPoints.web.http.redirections.entryPoint.to=websecure",
+		"--entryPoints.web.http.redirections.entryPoint.scheme=https",
+		"--entryPoints.web.http.redirections.entryPoint.permanent=true",
+		// Uploads of past broadcasts take minutes; listener streams and
+		// websockets take hours. Traefik v3 would cut reads after 60 s.
+		"--entryPoints.websecure.transport.respondingTimeouts.readTimeout=0s",
+		"--entryPoints.websecure.transport.respondingTimeouts.idleTimeout=3600s",
+	}
+	ports := pulumi.Map{}
+	servicePorts := corev1.ServicePortArray{
+		&corev1.ServicePortArgs{Name: pulumi.String("web"), Port: pulumi.Int(80), TargetPort: pulumi.String("web")},
+		&corev1.ServicePortArgs{Name: pulumi.String("websecure"), Port: pulumi.Int(443), TargetPort: pulumi.String("websecure")},
+	}
+	entrypoints := []string{"web", "websecure"}
+	for _, ep := range args.TCPEntrypoints {
+		ports[ep.Name] = pulumi.Map{
+			"port": pulumi.Int(ep.Port), "exposedPort": pulumi.Int(ep.Port), "protocol": pulumi.String("TCP"),
+			"expose": pulumi.Map{"default": pulumi.Bool(true)},
+		}
+		servicePorts = append(servicePorts, &corev1.ServicePortArgs{Name: pulumi.String(ep.Name), Port: pulumi.Int(ep.Port), TargetPort: pulumi.String(ep.Name)})
+		entrypoints = append(entrypoints, ep.Name)
+		// Encoders hold one connection for a whole set: never time it out.
+		flags = append(flags, fmt.Sprintf("--entryPoints.%s.transport.respondingTimeouts.readTimeout=0s", ep.Name))
+	}
+	if args.LoadBalancer {
+		// The load balancer speaks PROXY protocol so Traefik sees client
+		// addresses; every entrypoint must strip the header.
+		for _, ep := range entrypoints {
+			flags = append(flags, fmt.Sprintf("--entryPoints.%s.proxyProtocol.trustedIPs=%s", ep, args.TrustedProxyCIDR))
+		}
+	}
+	sort.Strings(flags[5:])
+
+	values := pulumi.Map{
+		"deployment":          pulumi.Map{"replicas": pulumi.Int(args.Replicas)},
+		"ingressClass":        pulumi.Map{"enabled": pulumi.Bool(true), "isDefaultClass": pulumi.Bool(true), "name": pulumi.String(IngressClass)},
+		"additionalArguments": pulumi.ToStringArray(flags),
+		"ports":               ports,
+		// The Service is declared below, so its annotations are ours and tested.
+		"service": pulumi.Map{"enabled": pulumi.Bool(false)},
+		"providers": pulumi.Map{
+			"kubernetesCRD": pulumi.Map{"enabled": pulumi.Bool(true), "allowCrossNamespace": pulumi.Bool(false)},
+			"kubernetesIngress": pulumi.Map{
+				"enabled":          pulumi.Bool(true),
+				"publishedService": pulumi.Map{"enabled": pulumi.Bool(true), "pathOverride": pulumi.Sprintf("%s/%s", args.NamespaceName, releaseName)},
+			},
+		},
+		"metrics": pulumi.Map{"prometheus": pulumi.Map{"service": pulumi.Map{"enabled": pulumi.Bool(true)}}},
+		"resources": pulumi.Map{
+			"requests": pulumi.Map{"cpu": pulumi.String("100m"), "memory": pulumi.String("128Mi")},
+			"limits":   pulumi.Map{"memory": pulumi.String("256Mi")},
+		},
+	}
+	release, err := chart.Release(ctx, name+"-traefik", chart.Traefik, releaseName, args.Namespace, values, pulumi.Parent(in))
+	if err != nil {
+		return nil, err
+	}
+	in.Release = release
+
+	podLabels := pulumi.StringMap{
+		"app.kubernetes.io/name":     pulumi.String("traefik"),
+		"app.kubernetes.io/instance": pulumi.Sprintf("%s-%s", releaseName, args.NamespaceName),
+	}
+	svcMeta := &metav1.ObjectMetaArgs{Name: pulumi.String(releaseName), Namespace: args.Namespace}
+	svcType := "ClusterIP"
+	if args.LoadBalancer {
+		svcType = "LoadBalancer"
+		// DigitalOcean cloud controller annotations (docs/controllers/services/annotations.md); values are strings.
+		svcMeta.Annotations = pulumi.StringMap{
+			"service.beta.kubernetes.io/do-loadbalancer-name":                  pulumi.String(args.LoadBalancerName),
+			"service.beta.kubernetes.io/do-loadbalancer-protocol":              pulumi.String("tcp"),
+			"service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol": pulumi.String("true"),
+			// With PROXY protocol on, in-cluster clients of the load balancer's
+			// IP (cert-manager's HTTP-01 self-check) must go through it, or
+			// Traefik gets no header and drops them (cert-manager #466).
+			"service.beta.kubernetes.io/do-loadbalancer-hostname":                         pulumi.String(args.Hostname),
+			"service.beta.kubernetes.io/do-loadbalancer-size-unit":                        pulumi.String("1"),
+			"service.beta.kubernetes.io/do-loadbalancer-healthcheck-protocol":             pulumi.String("tcp"),
+			"service.beta.kubernetes.io/do-loadbalancer-healthcheck-port":                 pulumi.String(fmt.Sprint(webPort)),
+			"service.beta.kubernetes.io/do-loadbalancer-disable-lets-encrypt-dns-records": pulumi.String("true"),
+		}
+	}
+	svc, err := corev1.NewService(ctx, name+"-service", &corev1.ServiceArgs{
+		Metadata: svcMeta,
+		Spec: &corev1.ServiceSpecArgs{
+			Type:     pulumi.String(svcType),
+			Selector: podLabels,
+			Ports:    servicePorts,
+		},
+	}, pulumi.Parent(in), pulumi.DependsOn([]pulumi.Resource{release}))
+	if err != nil {
+		return nil, err
+	}
+
+	if args.Autoscale {
+		target := &autoscalingv2.CrossVersionObjectReferenceArgs{ApiVersion: pulumi.String("apps/v1"), Kind: pulumi.String("Deployment"), Name: pulumi.String(releaseName)}
+		if _, err := autoscalingv2.NewHorizontalPodAutoscaler(ctx, name+"-hpa", &autoscalingv2.HorizontalPodAutoscalerArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(releaseName), Namespace: args.Namespace},
+			Spec: &autoscalingv2.HorizontalPodAutoscalerSpecArgs{
+				ScaleTargetRef: target,
+				MinReplicas:    pulumi.Int(args.Replicas),
+				MaxReplicas:    pulumi.Int(args.MaxReplicas),
+				Metrics: autoscalingv2.MetricSpecArray{&autoscalingv2.MetricSpecArgs{
+					Type: pulumi.String("Resource"),
+					Resource: &autoscalingv2.ResourceMetricSourceArgs{
+						Name:   pulumi.String("cpu"),
+						Target: &autoscalingv2.MetricTargetArgs{Type: pulumi.String("Utilization"), AverageUtilization: pulumi.Int(70)},
+					},
+				}},
+			},
+		}, pulumi.Parent(in), pulumi.DependsOn([]pulumi.Resource{release})); err != nil {
+			return nil, err
+		}
+		if _, err := policyv1.NewPodDisruptionBudget(ctx, name+"-pdb", &policyv1.PodDisruptionBudgetArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(releaseName), Namespace: args.Namespace},
+			Spec: &policyv1.PodDisruptionBudgetSpecArgs{
+				MinAvailable: pulumi.Int(1),
+				Selector:     &metav1.LabelSelectorArgs{MatchLabels: podLabels},
+			},
+		}, pulumi.Parent(in), pulumi.DependsOn([]pulumi.Resource{release})); err != nil {
+			return nil, err
+		}
+	}
+
+	in.ServiceName = svc.Metadata.Name().Elem()
+	in.Address = pulumi.String("").ToStringOutput()
+	if args.LoadBalancer {
+		in.Address = svc.Status.LoadBalancer().Ingress().Index(pulumi.Int(0)).Ip().Elem()
+	}
+	return in, ctx.RegisterResourceOutputs(in, pulumi.Map{"address": in.Address, "serviceName": in.ServiceName})
+}
+
+// Ports are the container ports Traefik listens on, for network policies.
+func (a *Args) Ports() []int {
+	ports := []int{webPort, websecurePort}
+	for _, ep := range a.TCPEntrypoints {
+		ports = append(ports, ep.Port)
+	}
+	return ports
+}
+
+func (a *Args) validate(name string) error {
+	if a == nil || a.Namespace == nil || a.NamespaceName == "" {
+		return fmt.Errorf("ingress %s: Namespace and NamespaceName are required", name)
+	}
+	if a.LoadBalancer && (a.LoadBalancerName == "" || a.Hostname == "") {
+		return fmt.Errorf("ingress %s: a load balancer needs LoadBalancerName and Hostname", name)
+	}
+	seen := map[int]bool{80: true, 443: true, webPort: true, websecurePort: true}
+	for _, ep := range a.TCPEntrypoints {
+		if !entrypointRe.MatchString(ep.Name) || ep.Name == "web" || ep.Name == "websecure" || ep.Name == "traefik" || ep.Name == "metrics" {
+			return fmt.Errorf("ingress %s: entrypoint name %q must be a DNS label of at most 15 characters and not a built-in entrypoint", name, ep.Name)
+		}
+		if seen[ep.Port] || ep.Port < 1 || ep.Port > 65535 {
+			return fmt.Errorf("ingress %s: entrypoint %s port %d is taken or out of range", name, ep.Name, ep.Port)
+		}
+		seen[ep.Port] = true
+	}
+	if a.Replicas == 0 {
+		a.Replicas = 1
+	}
+	if a.MaxReplicas == 0 {
+		a.MaxReplicas = 2 * a.Replicas
+	}
+	if a.Autoscale && a.MaxReplicas < a.Replicas {
+		return fmt.Errorf("ingress %s: MaxReplicas %d is below Replicas %d", name, a.MaxReplicas, a.Replicas)
+	}
+	if a.TrustedProxyCIDR == "" {
+		a.TrustedProxyCIDR = "10.0.0.0/8"
+	}
+	return nil
+}

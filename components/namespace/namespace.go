@@ -1,0 +1,116 @@
+// Package namespace declares a namespace for one layer with its Pod Security
+// level, a default-deny NetworkPolicy, DNS for every pod, and the
+// namespace-wide allows a layer needs (for charts whose pods we do not label).
+package namespace
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/datafruits/infra/components/netpol"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
+	networkingv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/networking/v1"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Args configures a namespace.
+type Args struct {
+	// Name is the namespace's name (required).
+	Name string
+	// PodSecurity is the enforced Pod Security Standard: "restricted", "baseline" or "privileged" (optional; default "restricted").
+	PodSecurity string
+	// IngressFrom are namespace-wide allows into every pod (optional).
+	IngressFrom []netpol.Peer
+	// EgressTo are namespace-wide allows out of every pod, besides DNS (optional).
+	EgressTo []netpol.Peer
+}
+
+// Namespace is a namespace with its baseline policies.
+type Namespace struct {
+	pulumi.ResourceState
+
+	// Name is the namespace's name, known once it exists.
+	Name pulumi.StringOutput `pulumi:"name"`
+}
+
+// New declares the namespace and its policies. Pass the Kubernetes provider
+// with pulumi.Providers.
+func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Namespace, error) {
+	if args == nil || args.Name == "" {
+		return nil, fmt.Errorf("namespace %s: Name is required", name)
+	}
+	level := args.PodSecurity
+	if level == "" {
+		level = "restricted"
+	}
+	if !slices.Contains([]string{"restricted", "baseline", "privileged"}, level) {
+		return nil, fmt.Errorf("namespace %s: PodSecurity %q must be restricted, baseline or privileged", name, level)
+	}
+	n := &Namespace{}
+	if err := ctx.RegisterComponentResource("datafruits:namespace:Namespace", name, n, opts...); err != nil {
+		return nil, err
+	}
+	ns, err := corev1.NewNamespace(ctx, name, &corev1.NamespaceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String(args.Name),
+			Labels: pulumi.StringMap{
+				"pod-security.kubernetes.io/enforce": pulumi.String(level),
+				"pod-security.kubernetes.io/audit":   pulumi.String("restricted"),
+				"pod-security.kubernetes.io/warn":    pulumi.String("restricted"),
+				"app.kubernetes.io/part-of":          pulumi.String("datafruits"),
+			},
+		},
+	}, pulumi.Parent(n))
+	if err != nil {
+		return nil, err
+	}
+	nsName := ns.Metadata.Name().Elem()
+	policy := func(suffix string, spec *networkingv1.NetworkPolicySpecArgs) error {
+		_, err := networkingv1.NewNetworkPolicy(ctx, name+"-"+suffix, &networkingv1.NetworkPolicyArgs{
+			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(suffix), Namespace: nsName},
+			Spec:     spec,
+		}, pulumi.Parent(n))
+		return err
+	}
+	everyPod := &metav1.LabelSelectorArgs{}
+	// Nothing in, nothing out, unless a policy below or a workload's own allows it.
+	if err := policy("default-deny", &networkingv1.NetworkPolicySpecArgs{
+		PodSelector: everyPod,
+		PolicyTypes: pulumi.ToStringArray([]string{"Ingress", "Egress"}),
+	}); err != nil {
+		return nil, err
+	}
+	if err := policy("allow-dns", &networkingv1.NetworkPolicySpecArgs{
+		PodSelector: everyPod,
+		PolicyTypes: pulumi.ToStringArray([]string{"Egress"}),
+		Egress:      networkingv1.NetworkPolicyEgressRuleArray{netpol.Egress(netpol.DNS, args.Name)},
+	}); err != nil {
+		return nil, err
+	}
+	if len(args.IngressFrom) > 0 || len(args.EgressTo) > 0 {
+		var types []string
+		var ingress networkingv1.NetworkPolicyIngressRuleArray
+		var egress networkingv1.NetworkPolicyEgressRuleArray
+		if len(args.IngressFrom) > 0 {
+			types = append(types, "Ingress")
+		}
+		for _, p := range args.IngressFrom {
+			ingress = append(ingress, netpol.Ingress(p, args.Name))
+		}
+		if len(args.EgressTo) > 0 {
+			types = append(types, "Egress")
+		}
+		for _, p := range args.EgressTo {
+			egress = append(egress, netpol.Egress(p, args.Name))
+		}
+		spec := &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: everyPod, PolicyTypes: pulumi.ToStringArray(types), Ingress: ingress, Egress: egress,
+		}
+		if err := policy("allow-layer", spec); err != nil {
+			return nil, err
+		}
+	}
+	n.Name = nsName
+	return n, ctx.RegisterResourceOutputs(n, pulumi.Map{"name": n.Name})
+}

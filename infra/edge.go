@@ -1,0 +1,84 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/datafruits/infra/components/dns"
+	"github.com/datafruits/infra/components/statuspage"
+	"github.com/datafruits/infra/components/tls"
+	"github.com/datafruits/infra/components/workload"
+	"github.com/datafruits/infra/stacks"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Edge is what is derived from the public endpoints: the status page that
+// checks them, the certificates that secure them and the DNS records that
+// point them at the load balancer. Nothing here lists a host by hand.
+type Edge struct {
+	// Endpoints are all public endpoints, the status page's own included.
+	Endpoints []workload.Endpoint
+	// StatusPage is Gatus.
+	StatusPage *statuspage.StatusPage
+}
+
+func edge(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform, s *Station) (*Edge, error) {
+	k8s := pulumi.Providers(providers(f)...)
+	endpoints := append([]workload.Endpoint(nil), s.Endpoints...)
+	if p.Observability != nil {
+		endpoints = append(endpoints, p.Observability.Endpoints...)
+	}
+	var discord pulumi.StringInput
+	if cfg.Secrets.HasDiscordWebhook {
+		discord = cfg.Secrets.DiscordWebhookURL
+	}
+	status, err := statuspage.New(ctx, "statuspage", &statuspage.Args{
+		Namespace: observabilityNamespace, Image: cfg.Images["statuspage"], Host: "status." + cfg.Domain,
+		Endpoints: endpoints, DatabaseURL: f.DatabaseURLs.MapIndex(pulumi.String("statuspage")),
+		DiscordWebhookURL: discord, Platform: p.Refs, DatabaseEgress: f.Egress["postgres"],
+	}, k8s, pulumi.DependsOn(p.Namespaces))
+	if err != nil {
+		return nil, err
+	}
+	endpoints = append(endpoints, status.Endpoints...)
+	e := &Edge{Endpoints: endpoints, StatusPage: status}
+
+	if p.TLS != nil {
+		if _, err := tls.NewCertificates(ctx, "certificates", &tls.CertificatesArgs{
+			Endpoints: endpoints, IssuerName: p.TLS.IssuerName, Ready: p.TLS.Ready,
+		}, k8s); err != nil {
+			return nil, err
+		}
+	}
+	if f.Zone != nil && p.Ingress != nil && cfg.Platform.LoadBalancer {
+		if _, err := dns.NewRecords(ctx, "records", &dns.RecordsArgs{
+			Domain: f.Zone.Domain, Hosts: hostLabels(endpoints, cfg.Domain), Target: p.Ingress.Address,
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// hostLabels turns the endpoints' hosts into record names in the zone: "@"
+// for the apex. Hosts outside the zone (an admin site on its own domain) get
+// no record here; their DNS lives wherever that domain does.
+func hostLabels(endpoints []workload.Endpoint, domain string) []string {
+	seen := map[string]bool{}
+	var labels []string
+	for _, e := range endpoints {
+		var label string
+		switch {
+		case e.Host == domain:
+			label = "@"
+		case strings.HasSuffix(e.Host, "."+domain):
+			label = strings.TrimSuffix(e.Host, "."+domain)
+		default:
+			continue
+		}
+		if !seen[label] {
+			seen[label] = true
+			labels = append(labels, label)
+		}
+	}
+	return labels
+}

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/datafruits/infra/components/ingress"
+	"github.com/datafruits/infra/components/metricsserver"
+	"github.com/datafruits/infra/components/namespace"
+	"github.com/datafruits/infra/components/netpol"
+	"github.com/datafruits/infra/components/observability"
+	"github.com/datafruits/infra/components/tls"
+	"github.com/datafruits/infra/components/workload"
+	"github.com/datafruits/infra/stacks"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// Namespaces of the platform's layers.
+const (
+	platformNamespace      = "platform"
+	observabilityNamespace = "observability"
+)
+
+// rtmpEntrypoint is the ingress's TCP entrypoint for VJs' RTMP video.
+const rtmpEntrypoint = "rtmp"
+
+// Platform is what sits between the load balancer and the apps.
+type Platform struct {
+	// Refs tell workloads where the ingress controller and Prometheus run.
+	Refs workload.PlatformRefs
+	// Ingress is Traefik (nil when charts are off).
+	Ingress *ingress.Ingress
+	// TLS is cert-manager and the issuer (nil when charts are off).
+	TLS *tls.TLS
+	// Observability is monitoring and logs (nil when charts are off).
+	Observability *observability.Observability
+	// Namespaces are the layer namespaces, for dependencies.
+	Namespaces []pulumi.Resource
+}
+
+// djEntrypoint names a station's DJ entrypoint after its port: names stay
+// short and unique whatever the station is called.
+func djEntrypoint(port int) string { return fmt.Sprintf("dj-%d", port) }
+
+// tcpEntrypoints are the ingress's plain TCP ports: RTMP and one per station.
+func tcpEntrypoints(cfg *stacks.Config) []ingress.Entrypoint {
+	eps := []ingress.Entrypoint{{Name: rtmpEntrypoint, Port: stacks.RTMPPort}}
+	for _, s := range cfg.Stations {
+		eps = append(eps, ingress.Entrypoint{Name: djEntrypoint(s.DJPort), Port: s.DJPort})
+	}
+	return eps
+}
+
+func platform(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation) (*Platform, error) {
+	k8s := pulumi.Providers(providers(f)...)
+	p := &Platform{Refs: platformRefs(cfg)}
+	ingressArgs := &ingress.Args{
+		Namespace: pulumi.String(platformNamespace), NamespaceName: platformNamespace,
+		TCPEntrypoints: tcpEntrypoints(cfg), Replicas: cfg.Platform.IngressReplicas,
+		Autoscale: cfg.Platform.IngressAutoscale, LoadBalancer: cfg.Platform.LoadBalancer,
+		LoadBalancerName: "datafruits-" + cfg.Stack, Hostname: cfg.Domain,
+	}
+	// The load balancer reaches Traefik from node addresses; the API server
+	// calls cert-manager's webhook and metrics-server from outside the cluster.
+	platformNS, err := namespace.New(ctx, "platform", &namespace.Args{
+		Name: platformNamespace,
+		IngressFrom: []netpol.Peer{
+			{CIDR: "0.0.0.0/0", Ports: append(ingressArgs.Ports(), 10250)},
+			{Namespace: observabilityNamespace},
+		},
+		EgressTo: []netpol.Peer{
+			{AnyNamespace: true},
+			{CIDR: "0.0.0.0/0", Ports: []int{80, 443, 6443, 10250}},
+		},
+	}, k8s)
+	if err != nil {
+		return nil, err
+	}
+	// node-exporter needs the host's namespaces: this namespace cannot be
+	// "restricted". It is audited and warned at "restricted" all the same.
+	obsNS, err := namespace.New(ctx, "observability", &namespace.Args{
+		Name: observabilityNamespace, PodSecurity: "privileged",
+		IngressFrom: []netpol.Peer{{Namespace: observabilityNamespace}, {Namespace: platformNamespace}},
+		EgressTo: []netpol.Peer{
+			{AnyNamespace: true},
+			{CIDR: "0.0.0.0/0", Ports: []int{443, 6443, 9100, 10250}},
+		},
+	}, k8s)
+	if err != nil {
+		return nil, err
+	}
+	p.Namespaces = []pulumi.Resource{platformNS, obsNS}
+	if !cfg.Platform.HelmCharts {
+		return p, nil
+	}
+	after := pulumi.DependsOn(p.Namespaces)
+
+	if p.Ingress, err = ingress.New(ctx, "ingress", ingressArgs, k8s, after); err != nil {
+		return nil, err
+	}
+	p.Refs.CRDsReady = []pulumi.Resource{p.Ingress.Release}
+	if p.TLS, err = tls.New(ctx, "tls", &tls.Args{
+		Namespace: pulumi.String(platformNamespace), Email: cfg.Platform.ACMEEmail,
+		Staging: cfg.Platform.ACMEServer == "staging", IngressClass: ingress.IngressClass,
+		DependsOn: []pulumi.Resource{p.Ingress},
+	}, k8s, after); err != nil {
+		return nil, err
+	}
+	if _, err := metricsserver.New(ctx, "metrics-server", &metricsserver.Args{Namespace: pulumi.String(platformNamespace)}, k8s, after); err != nil {
+		return nil, err
+	}
+	var discord pulumi.StringInput
+	if cfg.Secrets.HasDiscordWebhook {
+		discord = cfg.Secrets.DiscordWebhookURL
+	}
+	if p.Observability, err = observability.New(ctx, "observability", &observability.Args{
+		Namespace: pulumi.String(observabilityNamespace), NamespaceName: observabilityNamespace,
+		StorageClass: cfg.Platform.StorageClass, MetricsRetention: cfg.Platform.MetricsRetention,
+		GrafanaHost: "grafana." + cfg.Domain, IngressClass: ingress.IngressClass, DiscordWebhookURL: discord,
+		Logs: observability.ObjectStore{
+			Endpoint: f.S3.EndpointHost, Region: f.S3.Region, Bucket: f.S3.Logs,
+			AccessKeyID: f.S3.LogsKeyID, SecretAccessKey: f.S3.LogsSecret, Insecure: f.S3.Insecure,
+		},
+	}, k8s, after); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+
+// providers is the Kubernetes provider to pass to components, if the
+// foundation made one (otherwise the default provider is used).
+func providers(f *Foundation) []pulumi.ProviderResource {
+	if f.K8s == nil {
+		return nil
+	}
+	return []pulumi.ProviderResource{f.K8s}
+}
