@@ -126,7 +126,6 @@ func platform(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation) (*Platform
 	return p, nil
 }
 
-
 // providers is the Kubernetes provider to pass to components, if the
 // foundation made one (otherwise the default provider is used).
 func providers(f *Foundation) []pulumi.ProviderResource {

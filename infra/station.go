@@ -70,7 +70,7 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		Env:   map[string]string{"NODE_ENV": "production", "API_URL": "https://" + host("api")},
 		Probe: &workload.Probe{HTTPPath: "/", Port: "http"}, Scaling: scaling("site"),
 		Resources: workload.Resources{CPU: "100m", Memory: "256Mi"}, ScratchPaths: []string{"/tmp"},
-		Route:     &workload.Route{Host: cfg.Domain}, EgressTo: []netpol.Peer{netpol.Internet(443)},
+		Route: &workload.Route{Host: cfg.Domain}, EgressTo: []netpol.Peer{netpol.Internet(443)},
 	}); err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		Image: cfg.Images["admin"], Ports: []workload.Port{{Name: "http", Number: 8080}},
 		Probe: &workload.Probe{HTTPPath: "/", Port: "http"}, Scaling: scaling("admin"),
 		Resources: workload.Resources{CPU: "20m", Memory: "64Mi"}, ScratchPaths: []string{"/tmp", "/var/cache/nginx", "/var/run"},
-		Route:     &workload.Route{Host: cfg.AdminDomain},
+		Route: &workload.Route{Host: cfg.AdminDomain},
 	}); err != nil {
 		return nil, err
 	}
@@ -145,7 +145,7 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		Image: cfg.Images["chat"], Ports: []workload.Port{{Name: "http", Number: 4000}, {Name: "epmd", Number: 4369}},
 		Env: map[string]string{
 			"PHX_SERVER": "true", "PHX_HOST": host("chat"), "PORT": "4000",
-			"DNS_CLUSTER_QUERY": "chat-headless." + stationNamespace + ".svc.cluster.local",
+			"DNS_CLUSTER_QUERY":    "chat-headless." + stationNamespace + ".svc.cluster.local",
 			"RELEASE_DISTRIBUTION": "name", "RELEASE_TMP": "/tmp", "REDIS_TLS": fmt.Sprint(f.Redis.TLS),
 		},
 		FieldEnv:  map[string]string{"POD_IP": "status.podIP"},
@@ -153,12 +153,12 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		SecretEnv: pulumi.StringMap{
 			"SECRET_KEY_BASE": chatSecretKeyBase, "RELEASE_COOKIE": cookie,
 			"DATABASE_URL": f.DatabaseURLs.MapIndex(pulumi.String("chat")),
-			"REDIS_HOST": f.Redis.Host, "REDIS_PASSWORD": f.Redis.Password, "REDIS_URL": f.Redis.URL,
+			"REDIS_HOST":   f.Redis.Host, "REDIS_PASSWORD": f.Redis.Password, "REDIS_URL": f.Redis.URL,
 		},
 		SecretEnvKeys: []string{"DATABASE_URL", "REDIS_HOST", "REDIS_PASSWORD", "REDIS_URL", "RELEASE_COOKIE", "SECRET_KEY_BASE"},
 		Probe:         &workload.Probe{Port: "http", StartupSeconds: 120}, Scaling: scaling("chat"), Headless: true,
-		Resources:     workload.Resources{CPU: "100m", Memory: "256Mi"}, ScratchPaths: []string{"/tmp"},
-		Route:         &workload.Route{Host: host("chat"), LongLived: true},
+		Resources: workload.Resources{CPU: "100m", Memory: "256Mi"}, ScratchPaths: []string{"/tmp"},
+		Route: &workload.Route{Host: host("chat"), LongLived: true},
 		// Erlang distribution uses epmd and a dynamic port: allow all between chat pods.
 		IngressFrom: []netpol.Peer{chatSelf},
 		EgressTo:    append(egress("postgres", "valkey"), chatSelf),
@@ -177,8 +177,8 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		},
 		SecretEnvKeys: []string{"GOATCOUNTER_DB"},
 		Probe:         &workload.Probe{HTTPPath: "/status", Port: "http"}, Scaling: scaling("analytics"),
-		Resources:     workload.Resources{CPU: "50m", Memory: "128Mi"}, ScratchPaths: []string{"/tmp"},
-		Route:         &workload.Route{Host: host("stats"), HealthPath: "/status"}, EgressTo: egress("postgres"),
+		Resources: workload.Resources{CPU: "50m", Memory: "128Mi"}, ScratchPaths: []string{"/tmp"},
+		Route: &workload.Route{Host: host("stats"), HealthPath: "/status"}, EgressTo: egress("postgres"),
 	}); err != nil {
 		return nil, err
 	}

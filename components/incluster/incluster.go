@@ -124,7 +124,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		SecretEnv: pulumi.StringMap{"POSTGRES_PASSWORD": superuser}, SecretEnvKeys: []string{"POSTGRES_PASSWORD"},
 		SecretFiles: &workload.SecretFiles{MountPath: "/docker-entrypoint-initdb.d", Files: pulumi.StringMap{"10-apps.sh": initScript}, Names: []string{"10-apps.sh"}},
 		Probe:       &workload.Probe{Port: "postgres"}, Resources: workload.Resources{CPU: "100m", Memory: "256Mi"},
-		Volume:      &workload.Volume{Name: "data", MountPath: "/var/lib/postgresql/data", Size: "5Gi", StorageClass: args.StorageClass},
+		Volume:       &workload.Volume{Name: "data", MountPath: "/var/lib/postgresql/data", Size: "5Gi", StorageClass: args.StorageClass},
 		ScratchPaths: []string{"/tmp", "/var/run/postgresql"}, RunAsUser: 999,
 		IngressFrom: anyNamespaceOn(anyNamespace, PostgresPort), Platform: args.Platform,
 	}, parent); err != nil {
@@ -141,9 +141,9 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		CommandArgs: []string{"--requirepass", "$(VALKEY_PASSWORD)", "--appendonly", "yes", "--dir", "/data", "--maxmemory-policy", "noeviction"},
 		Ports:       []workload.Port{{Name: "redis", Number: ValkeyPort}},
 		SecretEnv:   pulumi.StringMap{"VALKEY_PASSWORD": valkeyPassword}, SecretEnvKeys: []string{"VALKEY_PASSWORD"},
-		Probe:       &workload.Probe{Port: "redis"}, Resources: workload.Resources{CPU: "50m", Memory: "128Mi"},
-		Volume:      &workload.Volume{Name: "data", MountPath: "/data", Size: "1Gi", StorageClass: args.StorageClass},
-		RunAsUser:   999, IngressFrom: anyNamespaceOn(anyNamespace, ValkeyPort), Platform: args.Platform,
+		Probe: &workload.Probe{Port: "redis"}, Resources: workload.Resources{CPU: "50m", Memory: "128Mi"},
+		Volume:    &workload.Volume{Name: "data", MountPath: "/data", Size: "1Gi", StorageClass: args.StorageClass},
+		RunAsUser: 999, IngressFrom: anyNamespaceOn(anyNamespace, ValkeyPort), Platform: args.Platform,
 	}, parent); err != nil {
 		return nil, err
 	}
@@ -160,8 +160,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Ports:       []workload.Port{{Name: "s3", Number: MinioPort}},
 		Env:         map[string]string{"MINIO_ROOT_USER": minioUser},
 		SecretEnv:   minioSecrets, SecretEnvKeys: []string{"MINIO_ROOT_PASSWORD"},
-		Probe:       &workload.Probe{HTTPPath: "/minio/health/live", Port: "s3"}, Resources: workload.Resources{CPU: "100m", Memory: "256Mi"},
-		Volume:      &workload.Volume{Name: "data", MountPath: "/data", Size: "10Gi", StorageClass: args.StorageClass},
+		Probe: &workload.Probe{HTTPPath: "/minio/health/live", Port: "s3"}, Resources: workload.Resources{CPU: "100m", Memory: "256Mi"},
+		Volume:       &workload.Volume{Name: "data", MountPath: "/data", Size: "10Gi", StorageClass: args.StorageClass},
 		ScratchPaths: []string{"/tmp", "/.minio"}, RunAsUser: 1000,
 		IngressFrom: anyNamespaceOn(anyNamespace, MinioPort), Platform: args.Platform,
 	}, parent); err != nil {

@@ -66,7 +66,7 @@ func monitoringValues(args *Args, lokiURL string, hasDiscord bool) pulumi.Map {
 			},
 		},
 		"grafana": pulumi.Map{
-			"admin": pulumi.Map{"existingSecret": pulumi.String(grafanaAdminSecret), "userKey": pulumi.String("admin-user"), "passwordKey": pulumi.String("admin-password")},
+			"admin":       pulumi.Map{"existingSecret": pulumi.String(grafanaAdminSecret), "userKey": pulumi.String("admin-user"), "passwordKey": pulumi.String("admin-password")},
 			"persistence": pulumi.Map{"enabled": pulumi.Bool(true), "storageClassName": pulumi.String(args.StorageClass), "size": pulumi.String("5Gi")},
 			"ingress": pulumi.Map{
 				"enabled":          pulumi.Bool(true),
@@ -159,7 +159,7 @@ func lokiValues(args *Args) pulumi.Map {
 func alloyValues(lokiURL string) pulumi.Map {
 	return pulumi.Map{
 		"controller": pulumi.Map{"type": pulumi.String("deployment"), "replicas": pulumi.Int(1)},
-		"alloy": pulumi.Map{"configMap": pulumi.Map{"content": pulumi.String(AlloyConfig(lokiURL))}},
+		"alloy":      pulumi.Map{"configMap": pulumi.Map{"content": pulumi.String(AlloyConfig(lokiURL))}},
 	}
 }
 

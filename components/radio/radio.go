@@ -145,7 +145,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Ports:     []workload.Port{{Name: "http", Number: icecastPort}},
 		Env:       map[string]string{"ICECAST_HOSTNAME": args.StreamHost, "ICECAST_MAX_SOURCES": "4"},
 		SecretEnv: icecastSecrets, SecretEnvKeys: icecastSecretKeys,
-		Probe:     icecastProbe, Resources: workload.Resources{CPU: "100m", Memory: "128Mi"},
+		Probe: icecastProbe, Resources: workload.Resources{CPU: "100m", Memory: "128Mi"},
 		ScratchPaths: []string{"/tmp", "/var/log/icecast2"},
 		IngressFrom:  []netpol.Peer{peer(name+"-liquidsoap", icecastPort), peer(name+"-relay", icecastPort), peer(name+"-onair", icecastPort)},
 		Platform:     args.Platform, Labels: labels,
@@ -163,11 +163,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			"ICECAST_RELAY_MASTER_PORT": strconv.Itoa(icecastPort), "ICECAST_MAX_CLIENTS": "500",
 		},
 		SecretEnv: icecastSecrets, SecretEnvKeys: icecastSecretKeys,
-		Probe:     icecastProbe, Resources: workload.Resources{CPU: "100m", Memory: "128Mi"},
-		Scaling:   &args.Relays, ScratchPaths: []string{"/tmp", "/var/log/icecast2"},
-		Route:     &workload.Route{Host: args.StreamHost, LongLived: true, HealthPath: "/status-json.xsl"},
-		EgressTo:  []netpol.Peer{peer(name+"-icecast", icecastPort)},
-		Platform:  args.Platform, Labels: labels,
+		Probe: icecastProbe, Resources: workload.Resources{CPU: "100m", Memory: "128Mi"},
+		Scaling: &args.Relays, ScratchPaths: []string{"/tmp", "/var/log/icecast2"},
+		Route:    &workload.Route{Host: args.StreamHost, LongLived: true, HealthPath: "/status-json.xsl"},
+		EgressTo: []netpol.Peer{peer(name+"-icecast", icecastPort)},
+		Platform: args.Platform, Labels: labels,
 	}, parent, after)
 	if err != nil {
 		return nil, err
@@ -198,16 +198,16 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			"HARBOR_PORT": strconv.Itoa(harborPort), "RECORDINGS_DIR": "/recordings/archive", "HLS_DIR": "/recordings/hls",
 		},
 		SecretEnv: pulumi.StringMap{"ICECAST_SOURCE_PASSWORD": source.Result}, SecretEnvKeys: []string{"ICECAST_SOURCE_PASSWORD"},
-		Probe:     &workload.Probe{Port: "harbor"}, Resources: workload.Resources{CPU: "250m", Memory: "512Mi"},
-		Replicas:  1, Recreate: true, ScratchPaths: []string{"/tmp"},
-		Volume:    &workload.Volume{Name: "recordings", MountPath: "/recordings", Size: args.RecordingsSize, StorageClass: args.StorageClass},
-		TCPRoutes: []workload.TCPRoute{{Entrypoint: args.DJEntrypoint, Host: args.DJHost, ExternalPort: args.DJPort, Port: "harbor"}},
-		EgressTo:  append([]netpol.Peer{peer(name+"-icecast", icecastPort), netpol.Internet(443)}, args.Archive.Egress...),
+		Probe: &workload.Probe{Port: "harbor"}, Resources: workload.Resources{CPU: "250m", Memory: "512Mi"},
+		Replicas: 1, Recreate: true, ScratchPaths: []string{"/tmp"},
+		Volume:      &workload.Volume{Name: "recordings", MountPath: "/recordings", Size: args.RecordingsSize, StorageClass: args.StorageClass},
+		TCPRoutes:   []workload.TCPRoute{{Entrypoint: args.DJEntrypoint, Host: args.DJHost, ExternalPort: args.DJPort, Port: "harbor"}},
+		EgressTo:    append([]netpol.Peer{peer(name+"-icecast", icecastPort), netpol.Internet(443)}, args.Archive.Egress...),
 		MetricsPort: "archiver-http",
 		Sidecars: []workload.Sidecar{{
 			Name: "archiver", Image: args.Images["archiver"],
-			Ports:     []workload.Port{{Name: "archiver-http", Number: archiverPort}},
-			Env:       archiverEnv, SecretEnv: archiverSecrets, SecretEnvKeys: archiverKeys,
+			Ports: []workload.Port{{Name: "archiver-http", Number: archiverPort}},
+			Env:   archiverEnv, SecretEnv: archiverSecrets, SecretEnvKeys: archiverKeys,
 			Probe:     &workload.Probe{HTTPPath: "/livez", Port: "archiver-http"},
 			Resources: workload.Resources{CPU: "50m", Memory: "96Mi"}, MountVolume: "/recordings",
 		}},
@@ -254,7 +254,6 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		"listenUrl": r.ListenURL, "djInput": r.DJInput, "sourcePassword": r.SourcePassword, "adminPassword": r.AdminPassword,
 	})
 }
-
 
 func (a *Args) validate(name string) error {
 	switch {

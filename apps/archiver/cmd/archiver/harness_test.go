@@ -53,7 +53,7 @@ func TestMain(m *testing.M) {
 
 // world is one test's database, bucket, watch directory and Discord stand-in.
 type world struct {
-	t        *testing.T
+	t        testing.TB
 	s3       testenv.S3
 	dbURL    string
 	bucket   string
@@ -62,7 +62,7 @@ type world struct {
 	env      map[string]string
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	s3 := testenv.Server(t)
 	w := &world{t: t, s3: s3, dbURL: testenv.Database(t), bucket: s3.Bucket(t), discord: newDiscordStub(t)}
@@ -90,7 +90,7 @@ func newWorld(t *testing.T) *world {
 
 // proc is a running archiver.
 type proc struct {
-	t    *testing.T
+	t    testing.TB
 	cmd  *exec.Cmd
 	addr string
 	mu   sync.Mutex
@@ -99,7 +99,7 @@ type proc struct {
 	done chan struct{}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -296,7 +296,7 @@ type discordStub struct {
 
 var urlInMessage = regexp.MustCompile(`https://cdn\.example\.test/\S+`)
 
-func newDiscordStub(t *testing.T) *discordStub {
+func newDiscordStub(t testing.TB) *discordStub {
 	d := &discordStub{messages: map[string]int{}, failRate: func() bool { return false }}
 	d.server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
@@ -333,7 +333,7 @@ func (d *discordStub) counts() map[string]int {
 }
 
 // writeRecording writes a file whose content is derived from seed; it returns its sha256.
-func writeRecording(t *testing.T, path string, size int, seed uint64) string {
+func writeRecording(t testing.TB, path string, size int, seed uint64) string {
 	t.Helper()
 	data := recordingBytes(size, seed)
 	if err := os.WriteFile(path, data, 0o644); err != nil {

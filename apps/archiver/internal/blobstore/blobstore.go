@@ -1,22 +1,28 @@
 // Package blobstore uploads recordings to an S3-compatible bucket and proves they arrived.
 //
-// A file is read once, in order, one part at a time: each part is hashed (SHA-256 of the
-// whole file for identity, MD5 of the part for S3's ETag) and handed to a small pool of
-// part uploaders. Memory is bounded by (Concurrency+1) × PartSize whatever the file size.
-// The stored object is then checked with a HEAD request: its size and its ETag, which the
-// server computes from the bytes it received, must equal what was read locally.
+// Archiving a file takes two reads of it, both streaming with small fixed buffers:
+//
+//   - Hash computes the whole file's SHA-256 (the recording's identity) and the MD5 of each
+//     upload part, from which it derives the ETag an S3 server gives that content. The part
+//     MD5s are computed side by side in the lanes of one AVX2 MD5 server, so the file's MD5
+//     costs a fraction of a CPU second per GiB instead of a full core.
+//   - Upload sends the parts straight from the file (io.SectionReader), several at once.
+//
+// Verify then checks the stored object with a HEAD request: its size and its ETag, which the
+// server computes from the bytes it received, must equal the local file's. That end-to-end
+// check is the integrity guarantee, so the payload is sent unsigned and without Content-MD5
+// (each would make the server hash every byte once more; over TLS, minio-go sends unsigned
+// payloads anyway). ETags are MD5-based on Spaces and on most S3-compatible servers; the newer
+// x-amz-checksum-* headers are not supported everywhere, so they are not relied on.
 package blobstore
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"net/http"
 	"net/url"
@@ -26,6 +32,7 @@ import (
 	"sync"
 	"time"
 
+	md5simd "github.com/minio/md5-simd"
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 )
@@ -46,8 +53,6 @@ type Options struct {
 	PartSize int64
 	// Concurrency is how many parts are in flight at once.
 	Concurrency int
-	// Transport overrides the HTTP transport (tests); nil uses minio-go's default.
-	Transport http.RoundTripper
 }
 
 // Store is an S3 bucket that recordings are archived into.
@@ -56,10 +61,10 @@ type Store struct {
 	bucket      string
 	partSize    int64
 	concurrency int
-	buffers     sync.Pool
+	md5Lanes    md5simd.Server
 }
 
-// Digest is what one sequential read of a file tells about its content.
+// Digest is what reading a file tells about its content.
 type Digest struct {
 	// Size is the number of bytes read.
 	Size int64
@@ -78,6 +83,13 @@ func (e *LocalError) Unwrap() error { return e.Err }
 // ErrMismatch reports a stored object that differs from the local file.
 var ErrMismatch = errors.New("stored object differs from the local file")
 
+const (
+	// md5Lanes is how many part MD5s are computed at once: the AVX2 server's lane count.
+	md5Lanes = 16
+	// readBuffer is the size of each read while hashing; lanes+1 of them exist during Hash.
+	readBuffer = 256 << 10
+)
+
 // New returns a Store for opts.
 func New(opts Options) (*Store, error) {
 	lookup := minio.BucketLookupDNS
@@ -89,21 +101,16 @@ func New(opts Options) (*Store, error) {
 		Secure:       opts.Endpoint.Scheme == "https",
 		Region:       opts.Region,
 		BucketLookup: lookup,
-		Transport:    opts.Transport,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3 client for %s: %w", opts.Endpoint.Host, err)
 	}
-	s := &Store{core: client, bucket: opts.Bucket, partSize: opts.PartSize, concurrency: max(1, opts.Concurrency)}
-	s.buffers.New = func() any { b := make([]byte, s.partSize); return &b }
-	return s, nil
+	return &Store{core: client, bucket: opts.Bucket, partSize: opts.PartSize,
+		concurrency: max(1, opts.Concurrency), md5Lanes: md5simd.NewServer()}, nil
 }
 
 // Client returns the underlying minio-go client, so benchmarks can compare with a direct upload.
 func (s *Store) Client() *minio.Client { return s.core.Client }
-
-// Bucket returns the bucket name.
-func (s *Store) Bucket() string { return s.bucket }
 
 // Ping checks that the bucket exists and the credentials can see it.
 func (s *Store) Ping(ctx context.Context) error {
@@ -166,44 +173,122 @@ func (s *Store) AbortIncomplete(ctx context.Context, prefix string) (int, error)
 	return aborted, nil
 }
 
-// part is one chunk of the file on its way to the server.
-type part struct {
-	number int
-	buf    *[]byte
-	n      int
-	md5    []byte
+// parts splits size into the store's upload parts: offsets and lengths.
+func (s *Store) parts(size int64) (offsets, lengths []int64) {
+	for off := int64(0); off < size || off == 0; off += s.partSize {
+		offsets = append(offsets, off)
+		lengths = append(lengths, min(s.partSize, size-off))
+		if size == 0 {
+			break
+		}
+	}
+	return offsets, lengths
 }
 
-// Hash reads the file the way Upload would and returns its digest without sending anything.
+// Hash reads the file at path and returns its digest.
 func (s *Store) Hash(ctx context.Context, path string) (Digest, error) {
-	return s.read(ctx, path, func(part) error { return nil }, func(p part) { s.buffers.Put(p.buf) })
-}
-
-// Upload streams the file at path to key and returns its digest. It does not verify the
-// stored object: call Verify. On error or cancellation an unfinished multipart upload is aborted.
-func (s *Store) Upload(ctx context.Context, path, key, contentType string) (Digest, error) {
-	putOpts := minio.PutObjectOptions{ContentType: contentType, CacheControl: "public, max-age=31536000, immutable"}
-	info, err := os.Stat(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return Digest{}, &LocalError{err}
 	}
-	if info.Size() <= s.partSize {
-		var d Digest
-		d, err = s.read(ctx, path, func(p part) error {
-			defer s.buffers.Put(p.buf)
-			if p.number > 1 {
-				return fmt.Errorf("%s grew while it was being uploaded", path)
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return Digest{}, &LocalError{err}
+	}
+	size := info.Size()
+	offsets, lengths := s.parts(size)
+
+	var (
+		wg       sync.WaitGroup
+		errOnce  sync.Once
+		firstErr error
+		partMD5s = make([][md5.Size]byte, len(offsets))
+		whole    = sha256.New()
+	)
+	fail := func(err error) { errOnce.Do(func() { firstErr = &LocalError{fmt.Errorf("read %s: %w", path, err)} }) }
+	hashRange := func(h io.Writer, off, n int64) {
+		buf := make([]byte, readBuffer)
+		for done := int64(0); done < n; {
+			if ctx.Err() != nil {
+				errOnce.Do(func() { firstErr = ctx.Err() })
+				return
 			}
-			_, err := s.core.PutObject(ctx, s.bucket, key, bytes.NewReader((*p.buf)[:p.n]), int64(p.n),
-				base64.StdEncoding.EncodeToString(p.md5), "", putOpts)
-			return err
-		}, nil)
-		return d, err
+			m, err := f.ReadAt(buf[:min(int64(len(buf)), n-done)], off+done)
+			h.Write(buf[:m])
+			done += int64(m)
+			if err != nil && done < n {
+				fail(err)
+				return
+			}
+		}
+	}
+	// The SHA-256 must see the bytes in order: one sequential reader.
+	wg.Go(func() { hashRange(whole, 0, size) })
+	// Part MD5s are independent: up to md5Lanes at once. A single part is faster on the stdlib.
+	next := make(chan int)
+	for range min(md5Lanes, len(offsets)) {
+		wg.Go(func() {
+			for i := range next {
+				var h md5simd.Hasher
+				if len(offsets) == 1 {
+					h = md5simd.StdlibHasher()
+				} else {
+					h = s.md5Lanes.NewHash()
+				}
+				hashRange(h, offsets[i], lengths[i])
+				h.Sum(partMD5s[i][:0])
+				h.Close()
+			}
+		})
+	}
+	for i := range offsets {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return Digest{}, firstErr
+	}
+	concatenated := make([]byte, 0, len(partMD5s)*md5.Size)
+	for _, sum := range partMD5s {
+		concatenated = append(concatenated, sum[:]...)
+	}
+	return Digest{Size: size, SHA256: hex.EncodeToString(whole.Sum(nil)), ETag: multipartETag(concatenated)}, nil
+}
+
+// multipartETag is the ETag S3 gives content from its parts' MD5s, concatenated: the MD5
+// itself for one part sent with a single PUT, else MD5 of the MD5s with a "-count" suffix.
+func multipartETag(partMD5s []byte) string {
+	if parts := len(partMD5s) / md5.Size; parts > 1 {
+		sum := md5.Sum(partMD5s)
+		return fmt.Sprintf("%s-%d", hex.EncodeToString(sum[:]), parts)
+	}
+	return hex.EncodeToString(partMD5s)
+}
+
+// Upload sends the file at path, whose digest Hash returned, to key. It does not verify
+// the stored object: call Verify. On error or cancellation a multipart upload is aborted.
+func (s *Store) Upload(ctx context.Context, path, key, contentType string, d Digest) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return &LocalError{err}
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err != nil || info.Size() != d.Size {
+		return &LocalError{fmt.Errorf("%s changed since it was hashed", path)}
+	}
+	putOpts := minio.PutObjectOptions{ContentType: contentType, CacheControl: "public, max-age=31536000, immutable",
+		DisableContentSha256: true}
+	offsets, lengths := s.parts(d.Size)
+	if len(offsets) == 1 {
+		_, err := s.core.PutObject(ctx, s.bucket, key, io.NewSectionReader(f, 0, d.Size), d.Size, "", "", putOpts)
+		return err
 	}
 
 	uploadID, err := s.core.NewMultipartUpload(ctx, s.bucket, key, putOpts)
 	if err != nil {
-		return Digest{}, fmt.Errorf("start multipart upload of %s: %w", key, err)
+		return fmt.Errorf("start multipart upload of %s: %w", key, err)
 	}
 	abort := func(cause error) error {
 		// The caller's context may be the cancelled one: give the abort its own short deadline.
@@ -217,106 +302,51 @@ func (s *Store) Upload(ctx context.Context, path, key, contentType string) (Dige
 
 	uploadCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	parts := make(chan part)
 	var (
-		mu        sync.Mutex
-		completed []minio.CompletePart
-		firstErr  error
 		wg        sync.WaitGroup
+		mu        sync.Mutex
+		completed = make([]minio.CompletePart, 0, len(offsets))
+		firstErr  error
 	)
-	for range s.concurrency {
+	next := make(chan int)
+	for range min(s.concurrency, len(offsets)) {
 		wg.Go(func() {
-			for p := range parts {
-				op, err := s.core.PutObjectPart(uploadCtx, s.bucket, key, uploadID, p.number,
-					bytes.NewReader((*p.buf)[:p.n]), int64(p.n),
-					minio.PutObjectPartOptions{Md5Base64: base64.StdEncoding.EncodeToString(p.md5)})
-				s.buffers.Put(p.buf)
+			for i := range next {
+				// A SectionReader is a Seeker, so minio-go can rewind it to retry a part.
+				op, err := s.core.PutObjectPart(uploadCtx, s.bucket, key, uploadID, i+1,
+					io.NewSectionReader(f, offsets[i], lengths[i]), lengths[i],
+					minio.PutObjectPartOptions{DisableContentSha256: true})
 				mu.Lock()
 				if err != nil && firstErr == nil {
-					firstErr = fmt.Errorf("upload part %d of %s: %w", p.number, key, err)
+					firstErr = fmt.Errorf("upload part %d of %s: %w", i+1, key, err)
 					cancel(firstErr)
 				}
 				if err == nil {
-					completed = append(completed, minio.CompletePart{PartNumber: p.number, ETag: op.ETag})
+					completed = append(completed, minio.CompletePart{PartNumber: i + 1, ETag: op.ETag})
 				}
 				mu.Unlock()
 			}
 		})
 	}
-	d, readErr := s.read(uploadCtx, path, func(p part) error {
+feed:
+	for i := range offsets {
 		select {
-		case parts <- p:
-			return nil
+		case next <- i:
 		case <-uploadCtx.Done():
-			s.buffers.Put(p.buf)
-			return context.Cause(uploadCtx)
+			break feed
 		}
-	}, nil)
-	close(parts)
-	wg.Wait()
-	if firstErr != nil {
-		return Digest{}, abort(firstErr)
 	}
-	if readErr != nil {
-		return Digest{}, abort(readErr)
+	close(next)
+	wg.Wait()
+	if firstErr == nil && uploadCtx.Err() != nil {
+		firstErr = context.Cause(uploadCtx)
+	}
+	if firstErr != nil {
+		return abort(firstErr)
 	}
 	slices.SortFunc(completed, func(a, b minio.CompletePart) int { return a.PartNumber - b.PartNumber })
 	if _, err := s.core.CompleteMultipartUpload(ctx, s.bucket, key, uploadID, completed, putOpts); err != nil {
-		return Digest{}, abort(fmt.Errorf("complete multipart upload of %s: %w", key, err))
+		return abort(fmt.Errorf("complete multipart upload of %s: %w", key, err))
 	}
-	return d, nil
-}
-
-// read reads path part by part, hashing as it goes, and hands each part to send.
-// If release is set, send's buffer is given back by release instead of by send.
-func (s *Store) read(ctx context.Context, path string, send func(part) error, release func(part)) (Digest, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return Digest{}, &LocalError{err}
-	}
-	defer f.Close()
-	whole := sha256.New()
-	var partMD5s []byte
-	var size int64
-	var partHash hash.Hash = md5.New()
-	for number := 1; ; number++ {
-		if err := ctx.Err(); err != nil {
-			return Digest{}, context.Cause(ctx)
-		}
-		buf := s.buffers.Get().(*[]byte)
-		n, err := io.ReadFull(f, *buf)
-		if err == io.EOF && number > 1 {
-			s.buffers.Put(buf)
-			break
-		}
-		if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-			s.buffers.Put(buf)
-			return Digest{}, &LocalError{fmt.Errorf("read %s: %w", path, err)}
-		}
-		chunk := (*buf)[:n]
-		whole.Write(chunk)
-		partHash.Reset()
-		partHash.Write(chunk)
-		sum := partHash.Sum(nil)
-		partMD5s = append(partMD5s, sum...)
-		size += int64(n)
-		p := part{number: number, buf: buf, n: n, md5: sum}
-		if err := send(p); err != nil {
-			return Digest{}, err
-		}
-		if release != nil {
-			release(p)
-		}
-		if n < len(*buf) {
-			break
-		}
-	}
-	d := Digest{Size: size, SHA256: hex.EncodeToString(whole.Sum(nil))}
-	if parts := len(partMD5s) / md5.Size; parts <= 1 {
-		d.ETag = hex.EncodeToString(partMD5s)
-	} else {
-		sum := md5.Sum(partMD5s)
-		d.ETag = fmt.Sprintf("%s-%d", hex.EncodeToString(sum[:]), parts)
-	}
-	return d, nil
+	return nil
 }
