@@ -55,3 +55,26 @@ func TestStacksRegisterEveryResource(t *testing.T) {
 		})
 	}
 }
+
+// TestLocalStackNeedsNoCloud runs the committed local stack: in-cluster data
+// services, no DigitalOcean resource at all, no DNS, no load balancer.
+func TestLocalStackNeedsNoCloud(t *testing.T) {
+	mocks, err := pulumitest.RunStack("local", run, nil)
+	if err != nil {
+		t.Fatalf("local stack failed: %v", err)
+	}
+	for _, r := range mocks.Resources() {
+		if strings.HasPrefix(r.Type, "digitalocean:") {
+			t.Errorf("local stack declares %s %s: it must need no cloud account", r.Type, r.Name)
+		}
+	}
+	counts := mocks.Count()
+	if counts["kubernetes:apps/v1:StatefulSet"] != 3 {
+		t.Errorf("local stack has %d StatefulSets, want 3 (PostgreSQL, Valkey, MinIO)", counts["kubernetes:apps/v1:StatefulSet"])
+	}
+	for _, r := range mocks.ByType("kubernetes:core/v1:Service") {
+		if typ := r.Inputs["spec"].ObjectValue()["type"]; typ.IsString() && typ.StringValue() == "LoadBalancer" {
+			t.Errorf("local stack declares a LoadBalancer Service %s", r.Name)
+		}
+	}
+}

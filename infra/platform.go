@@ -100,7 +100,7 @@ func platform(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation) (*Platform
 	p.Refs.CRDsReady = []pulumi.Resource{p.Ingress.Release}
 	if p.TLS, err = tls.New(ctx, "tls", &tls.Args{
 		Namespace: pulumi.String(platformNamespace), Email: cfg.Platform.ACMEEmail,
-		Staging: cfg.Platform.ACMEServer == "staging", IngressClass: ingress.IngressClass,
+		Issuer: cfg.Platform.ACMEServer, IngressClass: ingress.IngressClass,
 		DependsOn: []pulumi.Resource{p.Ingress},
 	}, k8s, after); err != nil {
 		return nil, err

@@ -113,7 +113,7 @@ type PlatformConfig struct {
 	HelmCharts bool
 	// ACMEEmail is the Let's Encrypt account e-mail.
 	ACMEEmail string
-	// ACMEServer is "staging" or "production" (Let's Encrypt endpoints).
+	// ACMEServer is "production" or "staging" (Let's Encrypt) or "self-signed" (clusters the internet cannot reach).
 	ACMEServer string
 	// StorageClass is the StorageClass of every PersistentVolumeClaim.
 	StorageClass string

@@ -66,15 +66,15 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	cfg.Platform = PlatformConfig{
 		HelmCharts:       r.boolean("helmCharts", true),
 		ACMEEmail:        r.match("acmeEmail", "", emailRe, "an e-mail address for the Let's Encrypt account"),
-		ACMEServer:       r.enum("acmeServer", "production", []string{"staging", "production"}),
+		ACMEServer:       r.enum("acmeServer", "production", []string{"production", "staging", "self-signed"}),
 		StorageClass:     r.match("storageClass", "do-block-storage", dnsLabelRe, "a StorageClass name"),
 		IngressReplicas:  r.intRange("ingressReplicas", 1, 1, 10),
 		IngressAutoscale: r.boolean("ingressAutoscale", false),
 		MetricsRetention: r.match("metricsRetention", "15d", retentionRe, `a Prometheus duration such as "15d"`),
 		LoadBalancer:     r.boolean("loadBalancer", onDO),
 	}
-	if onDO && cfg.Platform.ACMEEmail == "" {
-		r.fail("acmeEmail", "", "required on the digitalocean foundation: "+"an e-mail address for the Let's Encrypt account")
+	if cfg.Platform.ACMEServer != "self-signed" && cfg.Platform.ACMEEmail == "" {
+		r.fail("acmeEmail", "", "required with a Let's Encrypt acmeServer: an e-mail address for the ACME account")
 	}
 
 	cfg.Images = r.images()

@@ -24,10 +24,11 @@ const (
 type Args struct {
 	// Namespace is where cert-manager runs (required).
 	Namespace pulumi.StringInput
-	// Email is the ACME account's e-mail (required).
+	// Issuer is "production" or "staging" (Let's Encrypt; staging has no rate limits and untrusted
+	// certificates) or "self-signed" for clusters the internet cannot reach (required).
+	Issuer string
+	// Email is the ACME account's e-mail (required for Let's Encrypt).
 	Email string
-	// Staging uses Let's Encrypt's staging directory (optional; no rate limits, untrusted certificates).
-	Staging bool
 	// IngressClass answers HTTP-01 challenges (required).
 	IngressClass string
 	// DependsOn are resources the issuer waits for, such as the ingress (optional).
@@ -47,8 +48,12 @@ type TLS struct {
 
 // New declares cert-manager and the issuer.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*TLS, error) {
-	if args == nil || args.Namespace == nil || args.Email == "" || args.IngressClass == "" {
-		return nil, fmt.Errorf("tls %s: Namespace, Email and IngressClass are required", name)
+	if args == nil || args.Namespace == nil || args.IngressClass == "" {
+		return nil, fmt.Errorf("tls %s: Namespace and IngressClass are required", name)
+	}
+	issuerName, spec, err := issuerSpec(args)
+	if err != nil {
+		return nil, fmt.Errorf("tls %s: %w", name, err)
 	}
 	t := &TLS{}
 	if err := ctx.RegisterComponentResource("datafruits:tls:TLS", name, t, opts...); err != nil {
@@ -61,24 +66,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err != nil {
 		return nil, err
 	}
-	server, issuerName := ACMEProduction, "letsencrypt-production"
-	if args.Staging {
-		server, issuerName = ACMEStaging, "letsencrypt-staging"
-	}
 	issuer, err := apiextensions.NewCustomResource(ctx, name+"-issuer", &apiextensions.CustomResourceArgs{
-		ApiVersion: pulumi.String("cert-manager.io/v1"),
-		Kind:       pulumi.String("ClusterIssuer"),
-		Metadata:   &metav1.ObjectMetaArgs{Name: pulumi.String(issuerName)},
-		OtherFields: kubernetes.UntypedArgs{"spec": pulumi.Map{
-			"acme": pulumi.Map{
-				"server":              pulumi.String(server),
-				"email":               pulumi.String(args.Email),
-				"privateKeySecretRef": pulumi.Map{"name": pulumi.String(issuerName + "-account")},
-				"solvers": pulumi.Array{pulumi.Map{
-					"http01": pulumi.Map{"ingress": pulumi.Map{"ingressClassName": pulumi.String(args.IngressClass)}},
-				}},
-			},
-		}},
+		ApiVersion:  pulumi.String("cert-manager.io/v1"),
+		Kind:        pulumi.String("ClusterIssuer"),
+		Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(issuerName)},
+		OtherFields: kubernetes.UntypedArgs{"spec": spec},
 	}, pulumi.Parent(t), pulumi.DependsOn(append([]pulumi.Resource{release}, args.DependsOn...)))
 	if err != nil {
 		return nil, err
@@ -86,6 +78,34 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	t.IssuerName = pulumi.String(issuerName).ToStringOutput()
 	t.Ready = []pulumi.Resource{release, issuer}
 	return t, ctx.RegisterResourceOutputs(t, pulumi.Map{"issuerName": t.IssuerName})
+}
+
+// issuerSpec is the ClusterIssuer for the chosen issuer: Let's Encrypt with
+// HTTP-01 through the ingress, or self-signed.
+func issuerSpec(args *Args) (string, pulumi.Map, error) {
+	var server string
+	switch args.Issuer {
+	case "production":
+		server = ACMEProduction
+	case "staging":
+		server = ACMEStaging
+	case "self-signed":
+		return "self-signed", pulumi.Map{"selfSigned": pulumi.Map{}}, nil
+	default:
+		return "", nil, fmt.Errorf("Issuer %q must be production, staging or self-signed", args.Issuer)
+	}
+	if args.Email == "" {
+		return "", nil, fmt.Errorf("Email is required for Let's Encrypt")
+	}
+	name := "letsencrypt-" + args.Issuer
+	return name, pulumi.Map{"acme": pulumi.Map{
+		"server":              pulumi.String(server),
+		"email":               pulumi.String(args.Email),
+		"privateKeySecretRef": pulumi.Map{"name": pulumi.String(name + "-account")},
+		"solvers": pulumi.Array{pulumi.Map{
+			"http01": pulumi.Map{"ingress": pulumi.Map{"ingressClassName": pulumi.String(args.IngressClass)}},
+		}},
+	}}, nil
 }
 
 // CertificatesArgs lists the hosts that need certificates.
