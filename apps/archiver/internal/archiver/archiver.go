@@ -381,54 +381,56 @@ func (a *Archiver) archiveFile(ctx context.Context, rel string, st *fileState) e
 	st.key = info.Key
 	log := a.log.With("file", rel, "key", info.Key)
 
+	digest, err := a.store.Hash(ctx, path)
+	if err != nil {
+		return at("read", err)
+	}
+	if digest.Size != st.size {
+		return at("read", fmt.Errorf("file changed while it was read (%d bytes, then %d)", st.size, digest.Size))
+	}
 	row, err := a.db.ByKey(ctx, info.Key)
+	if err == nil && row == nil {
+		row, err = a.db.BySHA256(ctx, digest.SHA256)
+	}
 	if err != nil {
 		return at("database", err)
 	}
 	if row != nil {
-		// A row exists: an earlier run got this far. Prove the file is that content, and
-		// that the object is still there (upload it again if not) before the file can go.
-		digest, err := a.store.Hash(ctx, path)
-		if err != nil {
-			return at("read", err)
-		}
-		if digest.SHA256 != row.SHA256 {
+		// A row exists: an earlier run got this far, or this content is archived under
+		// another name. Make sure its object is there (upload it again if not) before the file goes.
+		if row.SHA256 != digest.SHA256 {
 			return at("conflict", fmt.Errorf("key %s is archived with other content (sha256 %s, file %s); rename the file to archive it", info.Key, row.SHA256, digest.SHA256))
 		}
-		if err := a.store.Verify(ctx, info.Key, digest); err != nil {
+		if row.ObjectKey != info.Key {
+			log.Warn("same content as an archived recording: not stored twice", "archived_as", row.ObjectKey)
+		}
+		if err := a.store.Verify(ctx, row.ObjectKey, digest); err != nil {
 			if !errors.Is(err, blobstore.ErrMismatch) {
 				return at("verify", err)
 			}
 			log.Warn("row without object: uploading again", "reason", err.Error())
-			if _, err := a.store.Upload(ctx, path, info.Key, info.ContentType); err != nil {
+			if err := a.store.Upload(ctx, path, row.ObjectKey, row.ContentType, digest); err != nil {
 				return at("upload", err)
 			}
-			if err := a.store.Verify(ctx, info.Key, digest); err != nil {
+			if err := a.store.Verify(ctx, row.ObjectKey, digest); err != nil {
 				return at("verify", err)
 			}
 			a.metrics.Add(MetricReconciled, 1, "action", "reuploaded")
 		}
-		st.archived, st.archivedAt, st.digest = true, row.ArchivedAt, digest
+		st.key, st.archived, st.archivedAt, st.digest = row.ObjectKey, true, row.ArchivedAt, digest
 		a.metrics.Set(MetricLastSuccess, float64(a.now().Unix()))
 		return a.removeIfDue(rel, st)
 	}
 
-	var digest blobstore.Digest
+	// Object without row: a run died between upload and insert. Keep the object if it is this file.
 	size, etag, found, err := a.store.Stat(ctx, info.Key)
 	if err != nil {
 		return at("upload", err)
 	}
-	reconciled := false
-	if found && size == st.size {
-		// Object without row: a run died between upload and insert. Keep the object if it is this file.
-		if digest, err = a.store.Hash(ctx, path); err != nil {
-			return at("read", err)
-		}
-		reconciled = strings.EqualFold(etag, digest.ETag)
-	}
+	reconciled := found && size == digest.Size && strings.EqualFold(etag, digest.ETag)
 	if !reconciled {
 		start := a.now()
-		if digest, err = a.store.Upload(ctx, path, info.Key, info.ContentType); err != nil {
+		if err := a.store.Upload(ctx, path, info.Key, info.ContentType, digest); err != nil {
 			return at("upload", err)
 		}
 		elapsed := a.now().Sub(start)
@@ -437,9 +439,6 @@ func (a *Archiver) archiveFile(ctx context.Context, rel string, st *fileState) e
 	}
 	if err := a.store.Verify(ctx, info.Key, digest); err != nil {
 		return at("verify", err)
-	}
-	if digest.Size != st.size {
-		return at("verify", fmt.Errorf("file changed while it was read (%d bytes, then %d)", st.size, digest.Size))
 	}
 
 	rec := &catalog.Recording{
@@ -472,8 +471,8 @@ func (a *Archiver) archiveFile(ctx context.Context, rel string, st *fileState) e
 	case row.SHA256 != digest.SHA256:
 		return at("conflict", fmt.Errorf("key %s was archived meanwhile with other content", info.Key))
 	case row.ObjectKey != info.Key:
-		// Same content already archived under another name: drop the duplicate object, keep the first.
-		log.Warn("duplicate of an archived recording; removing the duplicate object", "archived_as", row.ObjectKey)
+		// The same content was archived under another name meanwhile: keep the first object only.
+		log.Warn("same content as an archived recording: removing the second object", "archived_as", row.ObjectKey)
 		if err := a.store.Remove(ctx, info.Key); err != nil {
 			return at("upload", err)
 		}

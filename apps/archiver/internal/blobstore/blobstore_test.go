@@ -2,6 +2,7 @@ package blobstore_test
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -30,6 +31,15 @@ func newStore(t *testing.T, s3 testenv.S3, endpoint, bucket string) *blobstore.S
 	return store
 }
 
+// archive hashes and uploads a file the way the archiver does.
+func archive(ctx context.Context, store *blobstore.Store, path, key string) (blobstore.Digest, error) {
+	d, err := store.Hash(ctx, path)
+	if err != nil {
+		return d, err
+	}
+	return d, store.Upload(ctx, path, key, "audio/mpeg", d)
+}
+
 func writeRandom(t *testing.T, size int) (string, string) {
 	t.Helper()
 	data := make([]byte, size)
@@ -52,7 +62,7 @@ func TestUploadStoresExactContentAndVerifies(t *testing.T) {
 	for _, size := range []int{1, 1000, partSize, partSize + 1, 2*partSize + 12345} {
 		path, want := writeRandom(t, size)
 		key := "test/" + t.Name() + "/" + string(rune('a'+size%26)) + ".mp3"
-		d, err := store.Upload(ctx, path, key, "audio/mpeg")
+		d, err := archive(ctx, store, path, key)
 		if err != nil {
 			t.Fatalf("upload %d bytes: %v", size, err)
 		}
@@ -61,10 +71,6 @@ func TestUploadStoresExactContentAndVerifies(t *testing.T) {
 		}
 		if err := store.Verify(ctx, key, d); err != nil {
 			t.Errorf("verify %d bytes: %v", size, err)
-		}
-		hashed, err := store.Hash(ctx, path)
-		if err != nil || hashed != d {
-			t.Errorf("Hash of %d bytes = %+v, %v; Upload said %+v", size, hashed, err, d)
 		}
 		obj, err := client.GetObject(ctx, bucket, key, minio.GetObjectOptions{})
 		if err != nil {
@@ -83,13 +89,46 @@ func TestUploadStoresExactContentAndVerifies(t *testing.T) {
 	}
 }
 
+func TestUploadRefusesAFileThatChangedSinceItWasHashed(t *testing.T) {
+	s3 := testenv.Server(t)
+	store := newStore(t, s3, s3.Endpoint, s3.Bucket(t))
+	path, _ := writeRandom(t, 1000)
+	d, _ := store.Hash(context.Background(), path)
+	os.WriteFile(path, make([]byte, 2000), 0o644)
+	var local *blobstore.LocalError
+	if err := store.Upload(context.Background(), path, "k/changed.mp3", "audio/mpeg", d); !errors.As(err, &local) {
+		t.Errorf("upload of a changed file = %v, want a LocalError", err)
+	}
+}
+
+func TestHashIsTheSameForEveryLaneCount(t *testing.T) {
+	// 40 parts: more than the 16 MD5 lanes, so lanes are reused; the ETag must match a plain computation.
+	data := make([]byte, 40*partSize+7)
+	rand.NewChaCha8([32]byte{9}).Read(data)
+	path := filepath.Join(t.TempDir(), "big.mp3")
+	os.WriteFile(path, data, 0o644)
+	var concatenated []byte
+	for off := 0; off < len(data); off += partSize {
+		sum := md5.Sum(data[off:min(off+partSize, len(data))])
+		concatenated = append(concatenated, sum[:]...)
+	}
+	sum := md5.Sum(concatenated)
+	want := hex.EncodeToString(sum[:]) + "-41"
+	u, _ := url.Parse("http://127.0.0.1:1")
+	store, _ := blobstore.New(blobstore.Options{Endpoint: u, Bucket: "b", PartSize: partSize, Concurrency: 2})
+	d, err := store.Hash(context.Background(), path)
+	if err != nil || d.ETag != want || d.Size != int64(len(data)) {
+		t.Errorf("Hash = %+v, %v; want ETag %s", d, err, want)
+	}
+}
+
 func TestVerifyRejectsMissingAndDifferentObjects(t *testing.T) {
 	s3 := testenv.Server(t)
 	store := newStore(t, s3, s3.Endpoint, s3.Bucket(t))
 	ctx := context.Background()
 	small, _ := writeRandom(t, 100)
 	large, _ := writeRandom(t, partSize+100)
-	d, err := store.Upload(ctx, small, "k/small.mp3", "audio/mpeg")
+	d, err := archive(ctx, store, small, "k/small.mp3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +153,7 @@ func TestUploadToBucketThatRefusesWritesFailsAndLeavesNothing(t *testing.T) {
 	ctx := context.Background()
 	for _, size := range []int{100, 2*partSize + 1} {
 		path, _ := writeRandom(t, size)
-		if _, err := readOnly.Upload(ctx, path, "k/refused.mp3", "audio/mpeg"); err == nil {
+		if _, err := archive(ctx, readOnly, path, "k/refused.mp3"); err == nil {
 			t.Fatalf("upload of %d bytes to a read-only bucket succeeded", size)
 		}
 	}
@@ -155,12 +194,25 @@ func TestUploadIsCancelledCleanly(t *testing.T) {
 	bucket := s3.Bucket(t)
 	store := newStore(t, s3, s3.Endpoint, bucket)
 	path, _ := writeRandom(t, 4*partSize)
+	d, err := store.Hash(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := store.Upload(ctx, path, "k/cancelled.mp3", "audio/mpeg"); err == nil {
+	if err := store.Upload(ctx, path, "k/cancelled.mp3", "audio/mpeg", d); err == nil {
 		t.Fatal("upload with a cancelled context succeeded")
 	}
 	if _, _, found, _ := store.Stat(context.Background(), "k/cancelled.mp3"); found {
 		t.Error("a cancelled upload left an object")
+	}
+	left := 0
+	for up := range store.Client().ListIncompleteUploads(context.Background(), bucket, "k/", true) {
+		if up.Err == nil {
+			left++
+		}
+	}
+	if left != 0 {
+		t.Errorf("a cancelled upload left %d incomplete multipart uploads", left)
 	}
 }

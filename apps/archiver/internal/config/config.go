@@ -115,8 +115,8 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.ScanInterval = duration("ARCHIVER_SCAN_INTERVAL", "5s", 10*time.Millisecond)
 	c.ShutdownTimeout = duration("ARCHIVER_SHUTDOWN_TIMEOUT", "25s", 0)
-	c.PartSize = integer("ARCHIVER_PART_SIZE", strconv.Itoa(8<<20), minPartSize, 5<<30) // 8 MiB
-	c.UploadConcurrency = int(integer("ARCHIVER_UPLOAD_CONCURRENCY", "2", 1, 16))
+	c.PartSize = integer("ARCHIVER_PART_SIZE", strconv.Itoa(16<<20), minPartSize, 5<<30) // 16 MiB: 10,000 parts reach 156 GiB
+	c.UploadConcurrency = int(integer("ARCHIVER_UPLOAD_CONCURRENCY", "4", 1, 16))
 
 	if c.Station != "" && !stationPattern.MatchString(c.Station) {
 		bad("ARCHIVER_STATION", c.Station, "want lower-case letters, digits and dashes (it becomes the first part of object keys)")

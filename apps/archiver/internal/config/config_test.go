@@ -23,7 +23,7 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.QuietPeriod != 2*time.Minute || c.Retention != 0 || c.ListenAddr != ":8080" || c.S3ForcePathStyle || c.PartSize != 8<<20 {
+	if c.QuietPeriod != 2*time.Minute || c.Retention != 0 || c.ListenAddr != ":8080" || c.S3ForcePathStyle || c.PartSize != 16<<20 || c.UploadConcurrency != 4 {
 		t.Errorf("defaults = %+v", c)
 	}
 	if got := c.PublicURL("datafruits/2024/05/01/show/a.mp3"); got != "https://cdn.example.com/media/datafruits/2024/05/01/show/a.mp3" {
