@@ -1,0 +1,172 @@
+package stacks_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/datafruits/infra/internal/pulumitest"
+	"github.com/datafruits/infra/stacks"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+// validConfig is a complete digitalocean stack configuration.
+func validConfig() map[string]string {
+	return map[string]string{
+		"datafruits:region":    "nyc3",
+		"datafruits:domain":    "swag.lgbt",
+		"datafruits:acmeEmail": "admin@swag.lgbt",
+		"datafruits:images": `{"site":"ghcr.io/datafruits/datafruits:1.0.0","admin":"ghcr.io/datafruits/admin:1.0.0",
+			"api":"streampusher/streampusher:1.0.0","chat":"ghcr.io/datafruits/chat:1.0.0","video":"ghcr.io/datafruits/viz:1.0.0",
+			"icecast":"mcfiredrill/icecast:2.4.4","liquidsoap":"mcfiredrill/liquidsoap:2.2.5",
+			"archiver":"ghcr.io/datafruits/archiver:0.1.0","onair":"ghcr.io/datafruits/onair:0.1.0"}`,
+	}
+}
+
+func load(t *testing.T, cfg map[string]string, secretKeys ...string) (*stacks.Config, error) {
+	t.Helper()
+	var got *stacks.Config
+	var loadErr error
+	err := pulumitest.NewMocks().Run("test", cfg, secretKeys, func(ctx *pulumi.Context) error {
+		got, loadErr = stacks.Load(ctx)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("running Load under mocks: %v", err)
+	}
+	return got, loadErr
+}
+
+func TestLoadAppliesDefaults(t *testing.T) {
+	cfg, err := load(t, validConfig())
+	if err != nil {
+		t.Fatalf("valid configuration rejected: %v", err)
+	}
+	if cfg.Cluster.VersionPrefix != "1.33." || cfg.Cluster.SystemNodeCount != 1 || cfg.Cluster.WorkloadMaxNodes != 3 {
+		t.Errorf("cluster defaults = %+v", cfg.Cluster)
+	}
+	if cfg.AdminDomain != "admin.swag.lgbt" {
+		t.Errorf("AdminDomain = %q, want admin.swag.lgbt", cfg.AdminDomain)
+	}
+	if len(cfg.Stations) != 1 || cfg.Stations[0].StreamHost != "stream" || cfg.Stations[0].DJPort != 9000 {
+		t.Errorf("default station = %+v", cfg.Stations)
+	}
+	if cfg.Images["analytics"] == "" || cfg.Images["statuspage"] == "" {
+		t.Errorf("third-party image defaults missing: %v", cfg.Images)
+	}
+	if cfg.Secrets.HasDiscordWebhook {
+		t.Errorf("no webhook configured, yet HasDiscordWebhook is true")
+	}
+}
+
+// TestLoadRejectsBadConfiguration: each bad value gives one error that names
+// the key, the value given and what is allowed.
+func TestLoadRejectsBadConfiguration(t *testing.T) {
+	cases := []struct {
+		name    string
+		set     map[string]string
+		secret  []string
+		key     string
+		given   string
+		allowed string
+	}{
+		{"unknown region", map[string]string{"datafruits:region": "mars1"}, nil, "datafruits:region", "mars1", "nyc3"},
+		{"missing region", map[string]string{"datafruits:region": ""}, nil, "datafruits:region", `""`, "required"},
+		{"missing domain", map[string]string{"datafruits:domain": ""}, nil, "datafruits:domain", `""`, "required"},
+		{"malformed domain", map[string]string{"datafruits:domain": "swag..lgbt"}, nil, "datafruits:domain", "swag..lgbt", "domain name"},
+		{"domain with scheme", map[string]string{"datafruits:domain": "https://datafruits.fm"}, nil, "datafruits:domain", "https://datafruits.fm", "domain name"},
+		{"node size not a slug", map[string]string{"datafruits:workloadNodeSize": "large"}, nil, "datafruits:workloadNodeSize", "large", "droplet slug"},
+		{"system node size not a slug", map[string]string{"datafruits:systemNodeSize": "s-2cpu"}, nil, "datafruits:systemNodeSize", "s-2cpu", "droplet slug"},
+		{"min above max", map[string]string{"datafruits:workloadMinNodes": "5", "datafruits:workloadMaxNodes": "3"}, nil, "datafruits:workloadMinNodes", "5", "at most workloadMaxNodes (3)"},
+		{"node count below 1", map[string]string{"datafruits:systemNodeCount": "0"}, nil, "datafruits:systemNodeCount", "0", "from 1 to 10"},
+		{"node count not a number", map[string]string{"datafruits:workloadMaxNodes": "many"}, nil, "datafruits:workloadMaxNodes", "many", "whole number"},
+		{"version latest", map[string]string{"datafruits:kubernetesVersion": "latest"}, nil, "datafruits:kubernetesVersion", "latest", "never \"latest\""},
+		{"database slug", map[string]string{"datafruits:databaseSize": "db-huge"}, nil, "datafruits:databaseSize", "db-huge", "database slug"},
+		{"maintenance day", map[string]string{"datafruits:maintenanceDay": "someday"}, nil, "datafruits:maintenanceDay", "someday", "sunday"},
+		{"maintenance time", map[string]string{"datafruits:maintenanceStartTime": "25:00"}, nil, "datafruits:maintenanceStartTime", "25:00", "HH:MM"},
+		{"bucket prefix with dots", map[string]string{"datafruits:bucketPrefix": "datafruits.fm"}, nil, "datafruits:bucketPrefix", "datafruits.fm", "no dots"},
+		{"image latest", map[string]string{"datafruits:images": `{"site":"ghcr.io/datafruits/datafruits:latest"}`}, nil, "datafruits:images.site", "ghcr.io/datafruits/datafruits:latest", "never :latest"},
+		{"image without tag", map[string]string{"datafruits:images": `{"api":"streampusher/streampusher"}`}, nil, "datafruits:images.api", "streampusher/streampusher", "pinned tag"},
+		{"missing station image", map[string]string{"datafruits:images": "{}"}, nil, "datafruits:images.site", `""`, "required"},
+		{"scaling min above max", map[string]string{"datafruits:scaling": `{"chat":{"min":4,"max":2}}`}, nil, "datafruits:scaling.chat.max", "2", "at least min (4)"},
+		{"unknown foundation", map[string]string{"datafruits:foundation": "aws"}, nil, "datafruits:foundation", "aws", "digitalocean, in-cluster"},
+		{"duplicate DJ port", map[string]string{"datafruits:stations": `[{"name":"a"},{"name":"b","djPort":9000}]`}, nil, "datafruits:stations[1].djPort", "9000", "unique per station"},
+		{"station name", map[string]string{"datafruits:stations": `[{"name":"Data Fruits"}]`}, nil, "datafruits:stations[0].name", "Data Fruits", "DNS label"},
+		{"missing acme email", map[string]string{"datafruits:acmeEmail": ""}, nil, "datafruits:acmeEmail", `""`, "required"},
+		{"acme server", map[string]string{"datafruits:acmeServer": "zerossl"}, nil, "datafruits:acmeServer", "zerossl", "production, staging, self-signed"},
+		{"webhook in plain text", map[string]string{"datafruits:discordWebhookUrl": "https://discord.com/api/webhooks/1/x"}, nil, "datafruits:discordWebhookUrl", "plain text, not shown", "pulumi config set --secret discordWebhookUrl"},
+		{"apiEnv in plain text", map[string]string{"datafruits:apiEnv": `{"MAILGUN_API_KEY":"k"}`}, nil, "datafruits:apiEnv", "plain text, not shown", "--secret apiEnv"},
+		{"webhook not https", map[string]string{"datafruits:discordWebhookUrl": "http://example.com/hook"}, []string{"datafruits:discordWebhookUrl"}, "datafruits:discordWebhookUrl", "secret, not shown", "https://"},
+		{"protect not a bool", map[string]string{"datafruits:protect": "yes please"}, nil, "datafruits:protect", "yes please", "true or false"},
+	}
+	if len(cases) < 15 {
+		t.Fatalf("the issue asks for at least 15 cases, have %d", len(cases))
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := validConfig()
+			for k, v := range tc.set {
+				if v == "" {
+					delete(cfg, k)
+					continue
+				}
+				cfg[k] = v
+			}
+			_, err := load(t, cfg, tc.secret...)
+			if err == nil {
+				t.Fatalf("accepted %v", tc.set)
+			}
+			var line string
+			for _, l := range strings.Split(err.Error(), "\n") {
+				if strings.HasPrefix(l, tc.key+":") {
+					if line != "" {
+						t.Errorf("more than one error for %s:\n%s", tc.key, err)
+					}
+					line = l
+				}
+			}
+			if line == "" {
+				t.Fatalf("no error names %s; got:\n%s", tc.key, err)
+			}
+			if !strings.Contains(line, tc.given) || !strings.Contains(line, tc.allowed) {
+				t.Errorf("error %q should show the value %q and what is allowed (%q)", line, tc.given, tc.allowed)
+			}
+			if strings.Contains(err.Error(), "discord.com/api/webhooks") || strings.Contains(err.Error(), `"k"`) {
+				t.Errorf("error leaks a secret value: %s", err)
+			}
+		})
+	}
+}
+
+func TestLoadReadsSecretsAsSecrets(t *testing.T) {
+	cfg := validConfig()
+	cfg["datafruits:discordWebhookUrl"] = "https://discord.com/api/webhooks/1/x"
+	cfg["datafruits:apiEnv"] = `{"MAILGUN_API_KEY":"k","STRIPE_KEY":"s"}`
+	got, err := load(t, cfg, "datafruits:discordWebhookUrl", "datafruits:apiEnv")
+	if err != nil {
+		t.Fatalf("rejected: %v", err)
+	}
+	if !got.Secrets.HasDiscordWebhook {
+		t.Error("webhook not read")
+	}
+	if strings.Join(got.Secrets.APIEnvNames, ",") != "MAILGUN_API_KEY,STRIPE_KEY" {
+		t.Errorf("APIEnvNames = %v", got.Secrets.APIEnvNames)
+	}
+}
+
+// TestCommittedStackFilesUseKnownKeys catches typos in Pulumi.*.yaml, which
+// Pulumi itself would silently accept.
+func TestCommittedStackFilesUseKnownKeys(t *testing.T) {
+	for _, stack := range []string{"staging", "prod", "local"} {
+		cfg, _, err := pulumitest.StackConfig(stack)
+		if err != nil {
+			t.Fatalf("%s: %v", stack, err)
+		}
+		var keys []string
+		for k := range cfg {
+			keys = append(keys, k)
+		}
+		if unknown := stacks.UnknownKeys(keys); len(unknown) > 0 {
+			t.Errorf("Pulumi.%s.yaml sets unknown keys %v; known: %v", stack, unknown, stacks.KnownKeys())
+		}
+	}
+}
