@@ -203,7 +203,9 @@ func conditionMessage(obj map[string]any, typ string) string {
 }
 
 // waitReady polls every applied workload until all are Ready or the timeout
-// passes; then it records a failure per workload with what kept it.
+// passes; then it records a failure per workload with what kept it. A
+// workload that is stuck for good (pods the API server refuses to create, pods
+// no node can take for a while) fails at once instead of holding up the run.
 func waitReady(ctx context.Context, c *Client, r *Report, opts Options) bool {
 	var workloads []*Object
 	for _, o := range r.Applied {
@@ -211,12 +213,18 @@ func waitReady(ctx context.Context, c *Client, r *Report, opts Options) bool {
 			workloads = append(workloads, o)
 		}
 	}
-	deadline := time.Now().Add(opts.ReadyTimeout)
-	lastLog := time.Now()
+	start := time.Now()
+	deadline := start.Add(opts.ReadyTimeout)
+	lastLog, lastStuckCheck := start, start
+	unschedulableSince := map[string]time.Time{}
+	stuck := map[*Object]bool{}
 	for {
 		var notReady []*Object
 		reasons := map[*Object]string{}
 		for _, o := range workloads {
+			if stuck[o] {
+				continue
+			}
 			obj, err := c.Get(ctx, o.APIVersion, o.Kind, o.Namespace, o.Name)
 			if err != nil {
 				notReady = append(notReady, o)
@@ -230,9 +238,11 @@ func waitReady(ctx context.Context, c *Client, r *Report, opts Options) bool {
 		}
 		if len(notReady) == 0 {
 			for _, o := range workloads {
-				r.checked(o.Kind + " Ready")
+				if !stuck[o] {
+					r.checked(o.Kind + " Ready")
+				}
 			}
-			return true
+			return len(stuck) == 0
 		}
 		if time.Now().After(deadline) || ctx.Err() != nil {
 			for _, o := range notReady {
@@ -240,12 +250,60 @@ func waitReady(ctx context.Context, c *Client, r *Report, opts Options) bool {
 			}
 			return false
 		}
+		if time.Since(lastStuckCheck) > 2*time.Second {
+			lastStuckCheck = time.Now()
+			for _, o := range notReady {
+				if why := stuckReason(ctx, c, o, unschedulableSince); why != "" {
+					stuck[o] = true
+					r.fail(o.Ref(), "not Ready: %s: %s", reasons[o], why)
+				}
+			}
+		}
 		if time.Since(lastLog) > 10*time.Second {
 			opts.Logf("stack %s: waiting for %d workloads (%s: %s)", r.Stack, len(notReady), notReady[0].Ref(), reasons[notReady[0]])
 			lastLog = time.Now()
 		}
 		time.Sleep(300 * time.Millisecond)
 	}
+}
+
+// unschedulableGrace is how long a pod may stay unschedulable before the
+// workload counts as stuck (claims binding or a node arriving can resolve it).
+const unschedulableGrace = 10 * time.Second
+
+// stuckReason returns why a workload cannot become Ready without a change to
+// the program, or "" while it still might: the API server refused its pods
+// (admission, quota, a missing ServiceAccount), or a pod has been unschedulable
+// for longer than unschedulableGrace.
+func stuckReason(ctx context.Context, c *Client, o *Object, unschedulableSince map[string]time.Time) string {
+	events, err := c.List(ctx, "v1", "Event", o.Namespace, "")
+	if err == nil {
+		for _, e := range events {
+			if str(e, "type") == "Warning" && str(e, "reason") == "FailedCreate" && strings.HasPrefix(str(e, "involvedObject", "name"), o.Name) {
+				return "the API server refuses its pods: " + str(e, "message")
+			}
+		}
+	}
+	pods, err := c.List(ctx, "v1", "Pod", o.Namespace, selectorQuery(mapAt(o.Body, "spec", "selector")))
+	if err != nil {
+		return ""
+	}
+	for _, p := range pods {
+		name := str(p, "metadata", "name")
+		if conditionStatus(p, "PodScheduled") != "False" {
+			delete(unschedulableSince, name)
+			continue
+		}
+		since, seen := unschedulableSince[name]
+		if !seen {
+			unschedulableSince[name] = time.Now()
+			continue
+		}
+		if time.Since(since) > unschedulableGrace {
+			return fmt.Sprintf("pod %s unschedulable for over %s: %s", name, unschedulableGrace, conditionMessage(p, "PodScheduled"))
+		}
+	}
+	return ""
 }
 
 // diagnosePods explains why a workload's pods are missing or not ready, from
