@@ -84,6 +84,10 @@ func TestEveryClientGetsTheCurrentAndEachNewEvent(t *testing.T) {
 			t.Errorf("second event = %q", got)
 		}
 	}
+	// The hub counts an event after writing it, so the count may trail the clients briefly.
+	for deadline := time.Now().Add(10 * time.Second); hub.EventsSent() < 4 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if hub.Clients() != 2 || hub.EventsSent() != 4 {
 		t.Errorf("Clients = %d, EventsSent = %d; want 2 and 4", hub.Clients(), hub.EventsSent())
 	}
