@@ -56,7 +56,7 @@ func TestPollLogsBadInputOnceAndPublishesChanges(t *testing.T) {
 
 	for line, times := range map[string]int{
 		`"msg":"icecast reports mounts not in ONAIR_MOUNTS; ignoring them","unknown_mounts":["/test.mp3"]`: 1,
-		`"msg":"icecast read failed; serving the last known state marked stale","reason":"malformed"`:       1,
+		`"msg":"icecast read failed; serving the last known state marked stale","reason":"malformed"`:      1,
 		`"msg":"icecast readable again"`: 1,
 	} {
 		if n := strings.Count(logs.String(), line); n != times {
