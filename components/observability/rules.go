@@ -10,6 +10,7 @@ import (
 const (
 	MetricSourceConnected = "onair_source_connected"
 	MetricListeners       = "onair_listeners"
+	MetricIcecastUp       = "onair_icecast_up"
 )
 
 // AlertRules are the rules that matter for a radio. hours is the UTC window
@@ -28,11 +29,16 @@ func AlertRules(hours [2]int) pulumi.Map {
 		"name": pulumi.String("datafruits"),
 		"rules": pulumi.Array{
 			rule("StreamSourceGone",
-				fmt.Sprintf("max by (station, mount) (%s) == 0 and on() (hour() >= %d and hour() < %d)", MetricSourceConnected, hours[0], hours[1]),
+				// Only when Icecast answers: an unreachable Icecast is its own alert.
+				fmt.Sprintf("max by (station, mount) (%s) == 0 and on(station) max by (station) (%s) == 1 and on() (hour() >= %d and hour() < %d)",
+					MetricSourceConnected, MetricIcecastUp, hours[0], hours[1]),
 				"10m", "critical", "No source on {{ $labels.station }} {{ $labels.mount }} for 10 minutes during the day"),
+			rule("IcecastUnreachable",
+				fmt.Sprintf("%s == 0", MetricIcecastUp),
+				"2m", "critical", "onair cannot read Icecast's status on {{ $labels.station }}: listeners are probably cut off"),
 			rule("OnairDown",
-				`absent(up{service=~"onair.*"} == 1)`,
-				"10m", "warning", "The onair watcher is not being scraped: stream alerts are blind"),
+				fmt.Sprintf("absent(%s)", MetricIcecastUp),
+				"10m", "warning", "No onair watcher is reporting: stream alerts are blind"),
 			rule("WorkloadCrashLooping",
 				`increase(kube_pod_container_status_restarts_total{namespace=~"station|radio-.*|observability|platform"}[15m]) > 3`,
 				"5m", "critical", "{{ $labels.namespace }}/{{ $labels.pod }} ({{ $labels.container }}) restarted more than 3 times in 15 minutes"),

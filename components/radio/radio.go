@@ -229,7 +229,12 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			"ONAIR_STATION": args.Station, "ONAIR_ICECAST_URL": fmt.Sprintf("http://icecast:%d", icecastPort),
 			"ONAIR_LISTEN_URL": "https://" + args.StreamHost, "ONAIR_ALLOWED_ORIGINS": strings.Join(args.AllowedOrigins, ","),
 			"ONAIR_LISTEN_ADDR": fmt.Sprintf(":%d", onairPort),
+			// Naming the mount makes its metrics exist (at 0) before a source connects,
+			// so the "stream gone" alert has a series to watch.
+			"ONAIR_MOUNTS": "/" + args.Station + ".mp3",
 		},
+		// Not /readyz: it fails while Icecast is down, and onair must keep
+		// serving the last known state (marked stale) exactly then.
 		Probe:       &workload.Probe{HTTPPath: "/livez", Port: "http"},
 		Resources:   workload.Resources{CPU: "50m", Memory: "128Mi"},
 		Route:       &workload.Route{Host: args.StreamHost, Path: "/now-playing", LongLived: true},

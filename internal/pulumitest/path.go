@@ -56,6 +56,15 @@ func GetString(m resource.PropertyMap, path string) string {
 	return ""
 }
 
+// Array is Get for a list, nil when missing.
+func Array(m resource.PropertyMap, path string) []resource.PropertyValue {
+	v := unwrap(Get(m, path))
+	if v.IsArray() {
+		return v.ArrayValue()
+	}
+	return nil
+}
+
 // GetNumber is Get for a number, -1 when missing.
 func GetNumber(m resource.PropertyMap, path string) float64 {
 	v := unwrap(Get(m, path))
