@@ -1,0 +1,122 @@
+package ingress_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/datafruits/infra/components/chart"
+	"github.com/datafruits/infra/components/ingress"
+	"github.com/datafruits/infra/internal/pulumitest"
+	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
+)
+
+func build(t *testing.T, a *ingress.Args) *pulumitest.Mocks {
+	t.Helper()
+	mocks, err := pulumitest.RunComponent(func(ctx *pulumi.Context) error {
+		_, err := ingress.New(ctx, "ingress", a)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mocks
+}
+
+func prodArgs() *ingress.Args {
+	return &ingress.Args{
+		Namespace: pulumi.String("platform"), NamespaceName: "platform",
+		TCPEntrypoints: []ingress.Entrypoint{{Name: "rtmp", Port: 1935}, {Name: "dj-9000", Port: 9000}},
+		Replicas:       2, Autoscale: true, MaxReplicas: 4, LoadBalancer: true,
+		LoadBalancerName: "datafruits-prod", Hostname: "datafruits.fm",
+	}
+}
+
+func TestTraefikChartEntrypointsAndRedirect(t *testing.T) {
+	mocks := build(t, prodArgs())
+	rel, ok := mocks.Find("kubernetes:helm.sh/v3:Release", "ingress-traefik")
+	if !ok {
+		t.Fatal("no Traefik release")
+	}
+	in := rel.Inputs
+	if pulumitest.GetString(in, "chart") != chart.Traefik.Name || pulumitest.GetString(in, "version") != chart.Traefik.Version ||
+		pulumitest.GetString(in, "repositoryOpts.repo") != chart.Traefik.Repo {
+		t.Errorf("release must pin %+v, got %v", chart.Traefik, in)
+	}
+	for _, ep := range []string{"rtmp", "dj-9000"} {
+		if pulumitest.GetString(in, "values.ports."+ep+".protocol") != "TCP" || pulumitest.GetString(in, "values.ports."+ep+".expose.default") != "true" {
+			t.Errorf("TCP entrypoint %s missing or not exposed: %v", ep, pulumitest.Get(in, "values.ports"))
+		}
+	}
+	flags := strings.Join(stringArray(pulumitest.Array(in, "values.additionalArguments")), "\n")
+	for _, want := range []string{
+		"--entryPoints.web.http.redirections.entryPoint.to=websecure",
+		"--entryPoints.websecure.proxyProtocol.trustedIPs=10.0.0.0/8",
+		"--entryPoints.dj-9000.proxyProtocol.trustedIPs=10.0.0.0/8",
+		"--entryPoints.dj-9000.transport.respondingTimeouts.readTimeout=0s",
+	} {
+		if !strings.Contains(flags, want) {
+			t.Errorf("Traefik lacks %s; flags:\n%s", want, flags)
+		}
+	}
+}
+
+func TestLoadBalancerAnnotationsAndProdScaling(t *testing.T) {
+	mocks := build(t, prodArgs())
+	svc, ok := mocks.Find("kubernetes:core/v1:Service", "ingress-service")
+	if !ok {
+		t.Fatal("no Service")
+	}
+	if pulumitest.GetString(svc.Inputs, "spec.type") != "LoadBalancer" {
+		t.Errorf("want a LoadBalancer Service")
+	}
+	annotations := pulumitest.Get(svc.Inputs, "metadata.annotations").ObjectValue()
+	for k, want := range map[string]string{
+		"service.beta.kubernetes.io/do-loadbalancer-enable-proxy-protocol": "true",
+		"service.beta.kubernetes.io/do-loadbalancer-hostname":              "datafruits.fm",
+		"service.beta.kubernetes.io/do-loadbalancer-name":                  "datafruits-prod",
+	} {
+		if v := annotations[pulumiKey(k)]; !v.IsString() || v.StringValue() != want {
+			t.Errorf("annotation %s = %v, want %q (annotation values are strings)", k, v, want)
+		}
+	}
+	ports := map[float64]bool{}
+	for _, p := range pulumitest.Array(svc.Inputs, "spec.ports") {
+		ports[p.ObjectValue()["port"].NumberValue()] = true
+	}
+	for _, p := range []float64{80, 443, 1935, 9000} {
+		if !ports[p] {
+			t.Errorf("load balancer lacks port %v", p)
+		}
+	}
+	if _, ok := mocks.Find("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "ingress-hpa"); !ok {
+		t.Error("prod ingress needs an autoscaler")
+	}
+	if _, ok := mocks.Find("kubernetes:policy/v1:PodDisruptionBudget", "ingress-pdb"); !ok {
+		t.Error("prod ingress needs a PodDisruptionBudget")
+	}
+}
+
+func TestLocalIngressHasNoLoadBalancer(t *testing.T) {
+	a := prodArgs()
+	a.LoadBalancer, a.Autoscale = false, false
+	mocks := build(t, a)
+	svc, _ := mocks.Find("kubernetes:core/v1:Service", "ingress-service")
+	if pulumitest.GetString(svc.Inputs, "spec.type") != "ClusterIP" {
+		t.Error("without a load balancer the Service must be ClusterIP")
+	}
+	if _, ok := mocks.Find("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "ingress-hpa"); ok {
+		t.Error("no autoscaler asked for")
+	}
+}
+
+func TestRejectsClashingEntrypoints(t *testing.T) {
+	a := prodArgs()
+	a.TCPEntrypoints = append(a.TCPEntrypoints, ingress.Entrypoint{Name: "dj-again", Port: 9000})
+	_, err := pulumitest.RunComponent(func(ctx *pulumi.Context) error {
+		_, err := ingress.New(ctx, "ingress", a)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "9000") {
+		t.Errorf("want an error naming port 9000, got %v", err)
+	}
+}
