@@ -59,6 +59,11 @@ func TestContract(t *testing.T) {
 				t.Skipf("stack %s declares no Kubernetes objects", stack)
 			}
 			ctx := context.Background()
+			if removed, err := contract.RemoveLeftovers(ctx, client, declared); err != nil {
+				t.Fatalf("stack %s: removing the objects an interrupted run left: %v", stack, err)
+			} else if removed {
+				t.Logf("stack %s: removed the objects an interrupted run left behind", stack)
+			}
 			report, err := contract.Run(ctx, client, stack, declared, contract.Options{Logf: t.Logf})
 			if err != nil {
 				t.Fatalf("stack %s: %v", stack, err)

@@ -369,6 +369,10 @@ func checkServices(ctx context.Context, c *Client, r *Report, d *Declared, opts 
 			continue
 		}
 		if len(pods) == 0 {
+			if release := d.chartRelease(o.Namespace, plainSelector(selector)); release != "" {
+				r.skipCheck(o, "Service endpoints", release)
+				continue
+			}
 			r.fail(o.Ref(), "selector %s matches no pod in namespace %s", query, o.Namespace)
 			continue
 		}
@@ -577,7 +581,7 @@ func checkRoutesStatically(r *Report, d *Declared) {
 
 // checkDisruptionBudgets requires every PodDisruptionBudget to select the pods
 // of an existing workload in its namespace.
-func checkDisruptionBudgets(ctx context.Context, c *Client, r *Report) {
+func checkDisruptionBudgets(ctx context.Context, c *Client, r *Report, d *Declared) {
 	for _, o := range r.Applied {
 		if o.Kind != "PodDisruptionBudget" {
 			continue
@@ -598,6 +602,10 @@ func checkDisruptionBudgets(ctx context.Context, c *Client, r *Report) {
 			}
 		}
 		if !found {
+			if release := d.chartRelease(o.Namespace, sel); release != "" {
+				r.skipCheck(o, "PodDisruptionBudget target", release)
+				continue
+			}
 			r.fail(o.Ref(), "selector %s matches the pods of no Deployment, StatefulSet or DaemonSet in namespace %s", selectorQuery(sel), o.Namespace)
 		}
 	}
@@ -618,6 +626,10 @@ func checkAutoscalers(ctx context.Context, c *Client, r *Report, d *Declared) {
 			apiVersion = "apps/v1"
 		}
 		if _, err := c.Get(ctx, apiVersion, kind, o.Namespace, name); err != nil {
+			if release := d.chartRelease(o.Namespace, nil); IsNotFound(err) && d.Find(kind, o.Namespace, name) == nil && release != "" {
+				r.skipCheck(o, "HorizontalPodAutoscaler target", release)
+				continue
+			}
 			r.fail(o.Ref(), "scale target %s %s/%s: %v", kind, o.Namespace, name, err)
 			continue
 		}
@@ -627,6 +639,37 @@ func checkAutoscalers(ctx context.Context, c *Client, r *Report, d *Declared) {
 			}
 		}
 	}
+}
+
+// chartRelease returns a Helm release skipped in this namespace whose pods
+// could be what selector means, when no declared workload's pods match it
+// (nil selector: any workload); "" when the check must run.
+func (d *Declared) chartRelease(namespace string, selector map[string]any) string {
+	releases := d.releases[namespace]
+	if len(releases) == 0 {
+		return ""
+	}
+	for _, o := range d.Objects {
+		tmpl := podTemplate(o.Kind, o.Body)
+		if o.Namespace == namespace && tmpl != nil && selector != nil && selectorMatches(selector, mapAt(tmpl, "metadata", "labels")) {
+			return ""
+		}
+	}
+	// Prefer the release the chart's standard instance label names.
+	instance, _ := mapAt(selector, "matchLabels")["app.kubernetes.io/instance"].(string)
+	for _, rel := range releases {
+		if rel == instance {
+			return rel
+		}
+	}
+	return strings.Join(releases, ", ")
+}
+
+// skipCheck records a check that cannot run because its target would come
+// from a Helm chart, as a skip by name.
+func (r *Report) skipCheck(o *Object, check, release string) {
+	r.Skipped = append(r.Skipped, Skipped{Type: "check " + check, Name: o.Ref(),
+		Reason: "its target would be made by Helm release " + release + " (skipped), so it cannot be checked here"})
 }
 
 // --- Secrets and ConfigMaps that pods reference ---

@@ -10,8 +10,7 @@
 package contract
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -69,8 +68,12 @@ type Declared struct {
 	// Skipped lists Helm releases, remote components and patches, by name.
 	Skipped []Skipped
 	// secrets are the string values that were secret in the inputs, so that
-	// reports can redact them from the API server's messages.
+	// reports can redact them from the API server's messages; public are the
+	// strings seen outside secrets (names, labels), which are never redacted.
 	secrets []string
+	public  map[string]bool
+	// releases are the Helm releases skipped, by namespace.
+	releases map[string][]string
 }
 
 // Find returns the declared object of this kind, namespace and name.
@@ -101,10 +104,10 @@ var unappliable = map[string]string{
 }
 
 // FromResources converts the recorded resources of one program run into
-// Kubernetes objects. Non-Kubernetes resources are ignored. stack seeds the
-// names generated for objects without metadata.name.
+// Kubernetes objects. Non-Kubernetes resources are ignored. stack names the
+// run in messages.
 func FromResources(stack string, resources []pulumitest.Resource) (*Declared, error) {
-	d := &Declared{}
+	d := &Declared{public: map[string]bool{}}
 	var errs []string
 	for _, r := range resources {
 		if !strings.HasPrefix(r.Type, "kubernetes:") {
@@ -113,6 +116,9 @@ func FromResources(stack string, resources []pulumitest.Resource) (*Declared, er
 		if reason, ok := unappliable[r.Type]; ok {
 			if reason != "" {
 				d.Skipped = append(d.Skipped, Skipped{Type: r.Type, Name: r.Name, Reason: reason})
+			}
+			if strings.HasPrefix(r.Type, "kubernetes:helm.sh/") {
+				d.addRelease(r)
 			}
 			continue
 		}
@@ -128,7 +134,7 @@ func FromResources(stack string, resources []pulumitest.Resource) (*Declared, er
 			errs = append(errs, fmt.Sprintf("%s %s: List types are not supported; declare the items one by one", r.Type, r.Name))
 			continue
 		}
-		o, err := objectOf(stack, r, &d.secrets)
+		o, err := objectOf(r, d)
 		if err != nil {
 			errs = append(errs, err.Error())
 			continue
@@ -142,6 +148,18 @@ func FromResources(stack string, resources []pulumitest.Resource) (*Declared, er
 	return d, nil
 }
 
+// addRelease remembers a skipped Helm release by namespace: objects the
+// program declares around a chart (a Service, a PDB for the chart's pods)
+// cannot be checked against pods the chart would make.
+func (d *Declared) addRelease(r pulumitest.Resource) {
+	ns := cmp.Or(pulumitest.GetString(r.Inputs, "namespace"), "default")
+	name := cmp.Or(pulumitest.GetString(r.Inputs, "name"), r.Name)
+	if d.releases == nil {
+		d.releases = map[string][]string{}
+	}
+	d.releases[ns] = append(d.releases[ns], name)
+}
+
 // isObjectType reports whether a type token names a Kubernetes object kind
 // ("kubernetes:<group>/<version>:<Kind>" or the CustomResource type).
 func isObjectType(t string) bool {
@@ -149,8 +167,8 @@ func isObjectType(t string) bool {
 	return len(parts) == 3 && parts[0] == "kubernetes" && (strings.Contains(parts[1], "/") || parts[1] == "apiextensions.k8s.io")
 }
 
-func objectOf(stack string, r pulumitest.Resource, secrets *[]string) (*Object, error) {
-	body, err := plainMap(r.Inputs, secrets)
+func objectOf(r pulumitest.Resource, d *Declared) (*Object, error) {
+	body, err := plainMap(r.Inputs, plainer{secrets: &d.secrets, public: d.public, secretObject: r.Type == "kubernetes:core/v1:Secret"})
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %v", r.Type, r.Name, err)
 	}
@@ -182,27 +200,21 @@ func objectOf(stack string, r pulumitest.Resource, secrets *[]string) (*Object, 
 		if gn, _ := meta["generateName"].(string); gn != "" {
 			return nil, fmt.Errorf("%s %s: generateName is not supported: the contract test cannot know the name", r.Type, r.Name)
 		}
-		o.Name = AutoName(stack, r.URN, r.Name)
+		// The mocks give auto-named objects the provider's kind of name in their
+		// outputs, and the program's references use those outputs.
+		o.Name = pulumitest.GetString(r.Outputs, "metadata.name")
+		if o.Name == "" {
+			o.Name = pulumitest.AutoName(r.Name)
+		}
 		meta["name"] = o.Name
 	}
 	return o, nil
 }
 
-// AutoName returns the name the Kubernetes provider gives an object whose
-// metadata.name the program left out: the logical name, a dash and eight
-// random lowercase hex characters. Here the "random" part is derived from the
-// stack and URN, so every run (and a mock that wants to return it as an
-// output) gets the same name.
-func AutoName(stack, urn, logical string) string {
-	sum := sha256.Sum256([]byte(stack + "\x00" + urn + "\x00" + logical))
-	return logical + "-" + hex.EncodeToString(sum[:])[:8]
-}
-
 // plainMap converts Pulumi inputs to plain JSON values. Secrets are unwrapped
-// and their string values added to secrets (callers must never print them);
-// unknown values are an error, because under mocks every input should be known.
-func plainMap(m resource.PropertyMap, secrets *[]string) (map[string]any, error) {
-	p := plainer{secrets: secrets}
+// and their string values recorded (callers must never print them); unknown
+// values are an error, because under mocks every input should be known.
+func plainMap(m resource.PropertyMap, p plainer) (map[string]any, error) {
 	out := make(map[string]any, len(m))
 	for k, v := range m {
 		pv, err := p.plain(v, string(k), false)
@@ -216,7 +228,13 @@ func plainMap(m resource.PropertyMap, secrets *[]string) (map[string]any, error)
 	return out, nil
 }
 
-type plainer struct{ secrets *[]string }
+// plainer converts property values, recording secret strings and public ones
+// (the data of Secret objects counts as neither: it is redacted by redactions).
+type plainer struct {
+	secrets      *[]string
+	public       map[string]bool
+	secretObject bool
+}
 
 func (p plainer) plain(v resource.PropertyValue, path string, secret bool) (any, error) {
 	switch {
@@ -237,8 +255,12 @@ func (p plainer) plain(v resource.PropertyValue, path string, secret bool) (any,
 	case v.IsNumber():
 		return v.NumberValue(), nil
 	case v.IsString():
-		if secret && v.StringValue() != "" && p.secrets != nil {
+		switch {
+		case secret && p.secrets != nil:
 			*p.secrets = append(*p.secrets, v.StringValue())
+		case p.secretObject && (strings.HasPrefix(path, "data.") || strings.HasPrefix(path, "stringData.")):
+		case p.public != nil:
+			p.public[v.StringValue()] = true
 		}
 		return v.StringValue(), nil
 	case v.IsArray():

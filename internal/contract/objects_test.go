@@ -48,6 +48,13 @@ func TestFromResourcesUnwrapsSecretsAndRemembersThem(t *testing.T) {
 	if out := r.String(); strings.Contains(out, fixtureSecret) || !strings.Contains(out, "[secret]") {
 		t.Errorf("report must redact secret values, got:\n%s", out)
 	}
+	// A value that is also used in the open (a name, a label) is not a secret.
+	r.fail(secret.Ref(), "namespace %s", "unit")
+	d.secrets = append(d.secrets, "unit")
+	r.redact = redactions(d)
+	if out := r.String(); !strings.Contains(out, "namespace unit") {
+		t.Errorf("public strings must not be redacted, got:\n%s", out)
+	}
 }
 
 func TestFromResourcesNamesObjectsLikeTheProvider(t *testing.T) {
@@ -61,8 +68,12 @@ func TestFromResourcesNamesObjectsLikeTheProvider(t *testing.T) {
 	if worker == nil {
 		t.Fatal("no Deployment with logical name worker")
 	}
-	if !regexp.MustCompile(`^worker-[0-9a-f]{8}$`).MatchString(worker.Name) {
-		t.Errorf("auto-name = %q, want worker-<8 lowercase hex>", worker.Name)
+	if !regexp.MustCompile(`^worker-[0-9a-z]{8}$`).MatchString(worker.Name) {
+		t.Errorf("auto-name = %q, want worker-<8 lowercase alphanumerics>", worker.Name)
+	}
+	// The program's references to the object read the mocks' outputs: same name.
+	if want := pulumitest.AutoName("worker"); worker.Name != want {
+		t.Errorf("auto-name = %q, want the mocks' %q", worker.Name, want)
 	}
 	if str(worker.Body, "metadata", "name") != worker.Name {
 		t.Errorf("the generated name must be in the applied body too")

@@ -129,7 +129,7 @@ func Run(ctx context.Context, c *Client, stack string, d *Declared, opts Options
 	}
 	checkServices(ctx, c, r, d, opts)
 	checkIngresses(ctx, c, r)
-	checkDisruptionBudgets(ctx, c, r)
+	checkDisruptionBudgets(ctx, c, r, d)
 	checkAutoscalers(ctx, c, r, d)
 	checkPodReferences(ctx, c, r)
 	return r, nil
@@ -158,12 +158,19 @@ func redactions(d *Declared) []string {
 		for _, field := range []string{"data", "stringData"} {
 			m, _ := o.Body[field].(map[string]any)
 			for _, v := range m {
-				if s, ok := v.(string); ok && len(s) >= 4 {
+				if s, ok := v.(string); ok {
 					out = append(out, s)
 				}
 			}
 		}
 	}
+	kept := out[:0]
+	for _, s := range out {
+		if len(s) >= 4 && !d.public[s] {
+			kept = append(kept, s)
+		}
+	}
+	out = kept
 	// Longest first, so a secret containing another is redacted whole.
 	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
 	return out
@@ -257,6 +264,38 @@ func Cleanup(ctx context.Context, c *Client, applied []*Object) error {
 		return fmt.Errorf("cleanup: %s", strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// RemoveLeftovers deletes the declared objects when an earlier run was
+// interrupted before its Cleanup (one of the declared namespaces still
+// exists), so that this run starts from an empty cluster. It reports whether
+// there was anything to remove.
+func RemoveLeftovers(ctx context.Context, c *Client, d *Declared) (bool, error) {
+	if err := c.Discover(ctx); err != nil {
+		return false, err
+	}
+	found := false
+	for _, o := range d.Objects {
+		if o.Kind != "Namespace" || o.Name == "default" || strings.HasPrefix(o.Name, "kube-") {
+			continue
+		}
+		if _, err := c.Get(ctx, "v1", "Namespace", "", o.Name); err == nil {
+			found = true
+		}
+	}
+	if !found {
+		return false, nil
+	}
+	var known []*Object
+	for _, o := range d.Objects {
+		if namespaced, ok := c.Namespaced(o.APIVersion, o.Kind); ok {
+			if namespaced && o.Namespace == "" {
+				o.Namespace = "default"
+			}
+			known = append(known, o)
+		}
+	}
+	return true, Cleanup(ctx, c, known)
 }
 
 // deleteClaimsOf deletes the claims a StatefulSet's volumeClaimTemplates made:

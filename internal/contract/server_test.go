@@ -32,6 +32,9 @@ func runFixture(t *testing.T, f fixture, opts Options) *Report {
 	c := serverClient(t)
 	ctx := context.Background()
 	d := f.declare(t)
+	if _, err := RemoveLeftovers(ctx, c, d); err != nil {
+		t.Fatal(err)
+	}
 	opts.Logf = t.Logf
 	r, err := Run(ctx, c, "fixture-"+f.namespace, d, opts)
 	if err != nil {

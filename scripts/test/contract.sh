@@ -39,6 +39,7 @@ log "compiling the contract tests (${packages[*]})"
 for p in "${packages[@]}"; do
   with_build_lock go test -tags contract -c -o "$bin/$(basename "$p").test" "$p"
 done
+with_build_lock go vet -tags contract "${packages[@]}"
 
 status=0
 log "fixture contract tests against the embedded API server (internal/contract)"
