@@ -1,6 +1,8 @@
 package stacks_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -167,6 +169,23 @@ func TestCommittedStackFilesUseKnownKeys(t *testing.T) {
 		}
 		if unknown := stacks.UnknownKeys(keys); len(unknown) > 0 {
 			t.Errorf("Pulumi.%s.yaml sets unknown keys %v; known: %v", stack, unknown, stacks.KnownKeys())
+		}
+	}
+}
+
+// TestReadmeDocumentsEveryKey keeps the README's configuration table complete.
+func TestReadmeDocumentsEveryKey(t *testing.T) {
+	root, err := pulumitest.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range stacks.KnownKeys() {
+		if !strings.Contains(string(readme), "| `datafruits:"+key+"` |") {
+			t.Errorf("README.md's configuration table has no row for datafruits:%s", key)
 		}
 	}
 }
