@@ -17,7 +17,7 @@ func TestDataServices(t *testing.T) {
 		d, err = incluster.New(ctx, "data", &incluster.Args{
 			Namespace: "data", StorageClass: "standard", Databases: []string{"api", "chat"},
 			Buckets: []string{"b-media", "b-logs"}, PublicBuckets: []string{"b-media"},
-			Images: map[string]string{"postgres": "postgres:16.6", "valkey": "valkey/valkey:8.0.2", "minio": "minio/minio:RELEASE.2025-04-22T22-12-26Z", "minioClient": "minio/mc:RELEASE.2025-04-16T18-13-26Z"},
+			Images:   map[string]string{"postgres": "postgres:16.6", "valkey": "valkey/valkey:8.0.2", "minio": "minio/minio:RELEASE.2025-04-22T22-12-26Z", "minioClient": "minio/mc:RELEASE.2025-04-16T18-13-26Z"},
 			Platform: workload.PlatformRefs{IngressNamespace: "platform", MonitoringNamespace: "observability", IngressClass: "traefik"},
 		})
 		return err
