@@ -369,7 +369,7 @@ func checkServices(ctx context.Context, c *Client, r *Report, d *Declared, opts 
 			continue
 		}
 		if len(pods) == 0 {
-			if release := d.chartRelease(o.Namespace, plainSelector(selector)); release != "" {
+			if release := d.chartRelease(o.Namespace, plainSelector(selector), ""); release != "" {
 				r.skipCheck(o, "Service endpoints", release)
 				continue
 			}
@@ -602,7 +602,7 @@ func checkDisruptionBudgets(ctx context.Context, c *Client, r *Report, d *Declar
 			}
 		}
 		if !found {
-			if release := d.chartRelease(o.Namespace, sel); release != "" {
+			if release := d.chartRelease(o.Namespace, sel, ""); release != "" {
 				r.skipCheck(o, "PodDisruptionBudget target", release)
 				continue
 			}
@@ -626,7 +626,7 @@ func checkAutoscalers(ctx context.Context, c *Client, r *Report, d *Declared) {
 			apiVersion = "apps/v1"
 		}
 		if _, err := c.Get(ctx, apiVersion, kind, o.Namespace, name); err != nil {
-			if release := d.chartRelease(o.Namespace, nil); IsNotFound(err) && d.Find(kind, o.Namespace, name) == nil && release != "" {
+			if release := d.chartRelease(o.Namespace, nil, name); IsNotFound(err) && d.Find(kind, o.Namespace, name) == nil && release != "" {
 				r.skipCheck(o, "HorizontalPodAutoscaler target", release)
 				continue
 			}
@@ -641,10 +641,11 @@ func checkAutoscalers(ctx context.Context, c *Client, r *Report, d *Declared) {
 	}
 }
 
-// chartRelease returns a Helm release skipped in this namespace whose pods
-// could be what selector means, when no declared workload's pods match it
-// (nil selector: any workload); "" when the check must run.
-func (d *Declared) chartRelease(namespace string, selector map[string]any) string {
+// chartRelease returns the skipped Helm release of this namespace whose pods
+// a selector (or, with a nil selector, a workload name) means, going by the
+// labels charts set (app.kubernetes.io/instance and name, app, release) and
+// only when no declared workload matches; "" when the check must run.
+func (d *Declared) chartRelease(namespace string, selector map[string]any, workload string) string {
 	releases := d.releases[namespace]
 	if len(releases) == 0 {
 		return ""
@@ -655,14 +656,23 @@ func (d *Declared) chartRelease(namespace string, selector map[string]any) strin
 			return ""
 		}
 	}
-	// Prefer the release the chart's standard instance label names.
-	instance, _ := mapAt(selector, "matchLabels")["app.kubernetes.io/instance"].(string)
-	for _, rel := range releases {
-		if rel == instance {
-			return rel
+	var values []string
+	if selector == nil {
+		values = append(values, workload)
+	}
+	for _, key := range []string{"app.kubernetes.io/instance", "app.kubernetes.io/name", "app", "release"} {
+		if v, ok := mapAt(selector, "matchLabels")[key].(string); ok {
+			values = append(values, v)
 		}
 	}
-	return strings.Join(releases, ", ")
+	for _, rel := range releases {
+		for _, v := range values {
+			if rel.names(v) {
+				return rel.name
+			}
+		}
+	}
+	return ""
 }
 
 // skipCheck records a check that cannot run because its target would come

@@ -73,7 +73,7 @@ type Declared struct {
 	secrets []string
 	public  map[string]bool
 	// releases are the Helm releases skipped, by namespace.
-	releases map[string][]string
+	releases map[string][]release
 }
 
 // Find returns the declared object of this kind, namespace and name.
@@ -153,11 +153,28 @@ func FromResources(stack string, resources []pulumitest.Resource) (*Declared, er
 // cannot be checked against pods the chart would make.
 func (d *Declared) addRelease(r pulumitest.Resource) {
 	ns := cmp.Or(pulumitest.GetString(r.Inputs, "namespace"), "default")
-	name := cmp.Or(pulumitest.GetString(r.Inputs, "name"), r.Name)
-	if d.releases == nil {
-		d.releases = map[string][]string{}
+	rel := release{
+		name:  cmp.Or(pulumitest.GetString(r.Inputs, "name"), r.Name),
+		chart: pulumitest.GetString(r.Inputs, "chart"),
 	}
-	d.releases[ns] = append(d.releases[ns], name)
+	if d.releases == nil {
+		d.releases = map[string][]release{}
+	}
+	d.releases[ns] = append(d.releases[ns], rel)
+}
+
+// release is a skipped Helm release: its name and chart.
+type release struct{ name, chart string }
+
+// names reports whether a label value or object name is one a chart of this
+// release would use: the release or chart name, or either with a suffix.
+func (r release) names(value string) bool {
+	for _, n := range []string{r.name, r.chart} {
+		if n != "" && (value == n || strings.HasPrefix(value, n+"-")) {
+			return true
+		}
+	}
+	return false
 }
 
 // isObjectType reports whether a type token names a Kubernetes object kind

@@ -170,3 +170,33 @@ func TestPodReferences(t *testing.T) {
 		}
 	}
 }
+
+func TestChecksSkipOnlyWhatAChartWouldMake(t *testing.T) {
+	d := &Declared{releases: map[string][]release{"platform": {{name: "traefik", chart: "traefik"}, {name: "loki", chart: "loki"}}}}
+	sel := func(kv ...string) map[string]any {
+		m := map[string]any{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return plainSelector(m)
+	}
+	cases := []struct {
+		name      string
+		namespace string
+		selector  map[string]any
+		workload  string
+		want      string
+	}{
+		{"chart instance label", "platform", sel("app.kubernetes.io/instance", "traefik-platform"), "", "traefik"},
+		{"chart name label", "platform", sel("app.kubernetes.io/name", "loki"), "", "loki"},
+		{"a broken selector of the program", "platform", sel("app", "statuspage"), "", ""},
+		{"no chart in the namespace", "station", sel("app.kubernetes.io/instance", "traefik"), "", ""},
+		{"HPA target named like the release", "platform", nil, "traefik", "traefik"},
+		{"HPA target of the program", "platform", nil, "site", ""},
+	}
+	for _, c := range cases {
+		if got := d.chartRelease(c.namespace, c.selector, c.workload); got != c.want {
+			t.Errorf("%s: chartRelease = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
