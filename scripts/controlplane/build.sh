@@ -53,6 +53,22 @@ build_one() {
   log "  built $name in $(( $(date +%s) - started ))s"
 }
 
+# write_kwok_stages saves the "fast" stage set kwokctl uses (nodes Ready at once,
+# pods Running and Ready at once, deletions finished) from the kwok module
+# itself, next to the binaries: kwok refuses to start without stages.
+write_kwok_stages() {
+  local out="$CONTROLPLANE_HOME/kwok-stages.yaml" dir f
+  [ -f "$out" ] && return 0
+  dir=$(cd "$REPO_ROOT" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" |
+    sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [ -d "$dir" ] || die "cannot find the kwok $KWOK_VERSION module source for its stage definitions"
+  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+    pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+    echo "---"; cat "$dir/kustomize/stage/$f"
+  done >"$out.tmp"
+  mv "$out.tmp" "$out"
+}
+
 build_missing() {
   local todo=() started b
   mapfile -t todo < <(missing_binaries)
@@ -74,4 +90,5 @@ else
   # Re-check under the lock: another clone may have built it while we waited.
   with_build_lock build_missing
 fi
+write_kwok_stages
 link_tools

@@ -55,6 +55,11 @@ fi
 "$(dirname "$0")/stop.sh" >/dev/null 2>&1 || true
 
 apt_install openssl curl
+for port in "$API_PORT" "$ETCD_PORT" "$ETCD_PEER_PORT" "$KCM_PORT" "$SCHED_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    die "port $port on 127.0.0.1 is taken (another clone's control plane?); pick other ports with CONTROLPLANE_PORT=<n> (uses n to n+4)"
+  fi
+done
 "$(dirname "$0")/build.sh"
 BIN="$REPO_ROOT/.tools/controlplane/bin"
 started=$(date +%s.%N)
@@ -114,19 +119,6 @@ contexts:
 current-context: datafruits-embedded
 EOF
 
-# --- kwok stages: the "fast" set kwokctl uses (nodes Ready at once, pods Running
-# and Ready at once, deletions finished), taken from the kwok module itself ---
-KWOK_CONFIG="$CONTROLPLANE_STATE/kwok.yaml"
-if [ ! -f "$KWOK_CONFIG" ]; then
-  kwok_dir=$(cd "$REPO_ROOT" && GOFLAGS=-mod=mod GOTOOLCHAIN=local go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
-  [ -d "$kwok_dir" ] || die "cannot find the kwok $KWOK_VERSION module source for its stage definitions"
-  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
-    pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
-    echo "---"; cat "$kwok_dir/kustomize/stage/$f"
-  done >"$KWOK_CONFIG.tmp"
-  mv "$KWOK_CONFIG.tmp" "$KWOK_CONFIG"
-fi
-
 # spawn NAME ARGS... starts a process in the background with its log, saving its PID.
 spawn() {
   local name=$1; shift
@@ -184,7 +176,7 @@ spawn kube-controller-manager --kubeconfig "$KUBECONFIG_PATH" \
 spawn kube-scheduler --kubeconfig "$KUBECONFIG_PATH" \
   --authentication-kubeconfig "$KUBECONFIG_PATH" --authorization-kubeconfig "$KUBECONFIG_PATH" \
   --bind-address 127.0.0.1 --secure-port "$SCHED_PORT" --leader-elect=false --profiling=false
-spawn kwok --kubeconfig "$KUBECONFIG_PATH" --config "$KWOK_CONFIG" \
+spawn kwok --kubeconfig "$KUBECONFIG_PATH" --config "$REPO_ROOT/.tools/controlplane/kwok-stages.yaml" \
   --manage-all-nodes=false --manage-nodes-with-label-selector type=kwok \
   --cidr 10.244.0.1/16 --node-ip 192.0.2.2 --node-lease-duration-seconds 40
 
