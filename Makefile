@@ -25,8 +25,8 @@ integration: ## Run the real-engine integration tests (needs the Pulumi CLI and 
 bench: ## Print program run time and resource counts per stack under mocks, and the prod cost estimate.
 	@scripts/bench.sh
 
-diagram: ## Regenerate the Mermaid architecture diagrams in docs/diagrams/.
-	@go run ./cmd/diagram -out docs/diagrams
+diagram: ## Regenerate the Mermaid architecture diagrams (docs/diagrams/, docs/architecture.md) from the prod stack under mocks.
+	@go test ./infra -run '^TestDiagrams$$' -count=1 -update
 
 cost: ## Print the monthly cost estimate of every stack.
 	@go run ./cmd/cost
