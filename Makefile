@@ -28,8 +28,8 @@ bench: ## Print program run time and resource counts per stack under mocks, and 
 diagram: ## Regenerate the Mermaid architecture diagrams (docs/diagrams/, docs/architecture.md) from the prod stack under mocks.
 	@go test ./infra -run '^TestDiagrams$$' -count=1 -update
 
-cost: ## Print the monthly cost estimate of every stack.
-	@go run ./cmd/cost
+cost: ## Print the monthly cost estimate of staging and prod beside the RFC baseline (STACK=prod for one stack).
+	@go run ./cmd/cost $(if $(STACK),-stack $(STACK))
 
 rollback: ## Revert a merged commit (COMMIT=sha) and apply the previous state to STACK (default staging).
 	@scripts/rollback.sh "$(COMMIT)" "$(or $(STACK),staging)"
