@@ -15,6 +15,9 @@ stop_if_started() {
   fi
 }
 trap stop_if_started EXIT
+# Bash skips the EXIT trap when a signal kills it; turn signals into exits.
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 if "$REPO_ROOT/scripts/controlplane/status.sh" >/dev/null; then
   log "reusing the running control plane (started outside this test; left running)"
