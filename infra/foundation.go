@@ -210,5 +210,6 @@ func platformRefs(cfg *stacks.Config) workload.PlatformRefs {
 		MonitoringNamespace: observabilityNamespace,
 		IngressClass:        "traefik",
 		TraefikCRDs:         cfg.Platform.HelmCharts,
+		IngressAddress:      cfg.Platform.HelmCharts && cfg.Platform.LoadBalancer,
 	}
 }

@@ -200,6 +200,9 @@ type PlatformRefs struct {
 	TraefikCRDs bool
 	// CRDsReady are the resources that install those definitions; custom resources wait for them.
 	CRDsReady []pulumi.Resource
+	// IngressAddress is true when an ingress controller publishes a load balancer address on
+	// Ingresses; otherwise Pulumi must not wait for one (pulumi-kubernetes #268, #1812).
+	IngressAddress bool
 }
 
 var (

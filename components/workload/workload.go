@@ -330,6 +330,12 @@ func (w *Workload) routes(ctx *pulumi.Context, name string, args *Args, meta fun
 			ingressDeps = append(ingressDeps, transport)
 			annotations["traefik.ingress.kubernetes.io/service.serverstransport"] = pulumi.Sprintf("%s-%s-long-lived@kubernetescrd", args.Namespace, name)
 		}
+		if !args.Platform.IngressAddress {
+			// Nothing will write an address into the Ingress's status (no
+			// controller, or one behind a ClusterIP Service): Pulumi would
+			// wait ten minutes for it on every up.
+			annotations["pulumi.com/skipAwait"] = pulumi.String("true")
+		}
 		m.Annotations = annotations
 		if _, err := networkingv1.NewIngress(ctx, name, &networkingv1.IngressArgs{
 			Metadata: m,

@@ -166,3 +166,16 @@ func TestRejectsUnsafeArgs(t *testing.T) {
 		})
 	}
 }
+
+func TestIngressAwaitOnlyWithAnAddress(t *testing.T) {
+	for _, address := range []bool{true, false} {
+		a := args()
+		a.Platform.IngressAddress = address
+		mocks := build(t, a)
+		ing, _ := mocks.Find("kubernetes:networking.k8s.io/v1:Ingress", "app")
+		skip := pulumitest.Get(ing.Inputs, "metadata.annotations").ObjectValue()["pulumi.com/skipAwait"]
+		if address == skip.IsString() {
+			t.Errorf("IngressAddress=%v: skipAwait annotation = %v", address, skip)
+		}
+	}
+}
