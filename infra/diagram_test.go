@@ -3,8 +3,10 @@ package main
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -73,7 +75,9 @@ func TestDiagrams(t *testing.T) {
 	}
 	files[archPath] = spliced
 
-	for path, want := range files {
+	paths := slices.Sorted(maps.Keys(files))
+	for _, path := range paths {
+		want := files[path]
 		if *update {
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 				t.Fatal(err)
