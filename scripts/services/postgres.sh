@@ -3,7 +3,7 @@
 #   scripts/services/postgres.sh start   # prints `export DATABASE_URL=...` on stdout
 #   scripts/services/postgres.sh stop
 # Data, log and PID live under $STATE_DIR/postgres/ (set DATAFRUITS_STATE to keep suites apart).
-# The port is the first free one from PG_PORT (default 55432). The server trusts local TCP
+# The port is the first free one from PG_PORT (default 25432). The server trusts local TCP
 # connections: it is for tests, never for anything else.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -12,10 +12,19 @@ dir="$STATE_DIR/postgres"
 pidfile="$dir/postgres.pid"
 mkdir -p "$dir"
 
+# free_port prints the first port from $1 that no socket uses. Defaults sit below the
+# kernel's ephemeral range, where a client connection can hold a port nobody listens on.
 free_port() {
   local port=$1
-  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  while port_used "$port"; do port=$((port + 1)); done
   echo "$port"
+}
+port_used() {
+  if command -v ss >/dev/null; then
+    [ -n "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
 }
 
 print_env() {
@@ -51,7 +60,7 @@ start() {
     "${run[@]}" "$bindir/initdb" -D "$datadir" -U datafruits --auth=trust --encoding=UTF8 --no-locale >"$dir/initdb.log" 2>&1 \
       || { cat "$dir/initdb.log" >&2; die "initdb failed"; }
   fi
-  local port; port=$(free_port "${PG_PORT:-55432}")
+  local port; port=$(free_port "${PG_PORT:-25432}")
   echo "$port" >"$dir/port"
   log "starting postgres on 127.0.0.1:$port"
   # fsync off: the data is thrown away, and tests should not wait on the disk.

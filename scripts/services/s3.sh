@@ -15,19 +15,30 @@ bin="$bindir/versitygw"
 dir="$STATE_DIR/s3"
 mkdir -p "$dir"
 
+# free_port prints the first port from $1 that no socket uses. Defaults sit below the
+# kernel's ephemeral range, where a client connection can hold a port nobody listens on.
 free_port() {
   local port=$1
-  while (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
+  while port_used "$port"; do port=$((port + 1)); done
   echo "$port"
+}
+port_used() {
+  if command -v ss >/dev/null; then
+    [ -n "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
 }
 
 build_versitygw() {
   # Another clone may have built it while this one waited for the lock.
   [ -x "$bin" ] && return
-  log "building versitygw $VERSITYGW_VERSION from the Go module proxy (once; about 75 s on 2 cores)"
+  log "building versitygw $VERSITYGW_VERSION from the Go module proxy (once; 1 to 3 minutes on 2 cores)"
   local start; start=$(date +%s)
+  # Progress: module downloads, then a line every 100 compiled packages (about 600 in all).
   GOBIN="$bindir.tmp" GOFLAGS=-buildvcs=false go install -x "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION" 2>&1 \
-    | grep --line-buffered -E '^(go: downloading|# |WORK=)' | sed -u 's/^/    /' >&2 || true
+    | awk '/^go: downloading/ { print "    " $0; fflush() }
+           / -p [^ ]+ / { n++; if (n % 100 == 0) { print "    compiled " n " packages"; fflush() } }' >&2 || true
   [ -x "$bindir.tmp/versitygw" ] || die "building versitygw failed (run: go install github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION)"
   rm -rf "$bindir" && mv "$bindir.tmp" "$bindir"
   echo "$(( $(date +%s) - start ))" >"$bindir/build-seconds"
@@ -41,14 +52,32 @@ print_env() {
   echo "export S3_REGION=us-east-1 S3_FORCE_PATH_STYLE=true S3_KEY='$S3_KEY' S3_SECRET='$S3_SECRET'"
 }
 
-wait_port() {
-  local port=$1 pid=$2
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || { tail -20 "$dir"/*.log >&2; die "versitygw exited at start"; }
-    sleep 0.1
+# start_gateway starts one versitygw on a free port from $2 and prints the port; extra flags follow.
+start_gateway() {
+  local name=$1 port=$2 pid
+  shift 2
+  for _ in 1 2 3; do
+    port=$(free_port "$port")
+    # Metadata goes to a sidecar directory, so the data directory's filesystem needs no xattrs.
+    ROOT_ACCESS_KEY="$S3_KEY" ROOT_SECRET_KEY="$S3_SECRET" \
+      "$bin" "$@" --port "127.0.0.1:$port" --region us-east-1 posix --sidecar "$dir/meta" "$dir/data" >"$dir/$name.log" 2>&1 &
+    pid=$!
+    echo "$pid" >"$dir/$name.pid"
+    for _ in $(seq 1 100); do
+      if ! kill -0 "$pid" 2>/dev/null; then
+        rm -f "$dir/$name.pid"
+        break # lost a race for the port: try the next one
+      fi
+      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "$port"
+        return 0
+      fi
+      sleep 0.1
+    done
+    port=$((port + 1))
   done
-  die "versitygw did not listen on 127.0.0.1:$port"
+  tail -n 20 "$dir/$name.log" >&2
+  die "versitygw ($name) did not start"
 }
 
 start() {
@@ -60,21 +89,12 @@ start() {
   command -v go >/dev/null || die "go is needed to build versitygw"
   [ -x "$bin" ] || with_build_lock build_versitygw
   mkdir -p "$dir/data" "$dir/meta"
-  local port ro_port key secret
-  port=$(free_port "${S3_PORT:-57000}")
-  ro_port=$(free_port $((port + 1)))
-  key=datafruits-test
-  secret=$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')
-  printf 'S3_PORT=%s\nS3_READONLY_PORT=%s\nS3_KEY=%s\nS3_SECRET=%s\n' "$port" "$ro_port" "$key" "$secret" >"$dir/env"
-  # Metadata goes to a sidecar directory, so the data directory's filesystem needs no xattrs.
-  ROOT_ACCESS_KEY="$key" ROOT_SECRET_KEY="$secret" \
-    "$bin" --port "127.0.0.1:$port" --region us-east-1 posix --sidecar "$dir/meta" "$dir/data" >"$dir/gateway.log" 2>&1 &
-  echo $! >"$dir/gateway.pid"
-  ROOT_ACCESS_KEY="$key" ROOT_SECRET_KEY="$secret" \
-    "$bin" --readonly --port "127.0.0.1:$ro_port" --region us-east-1 posix --sidecar "$dir/meta" "$dir/data" >"$dir/readonly.log" 2>&1 &
-  echo $! >"$dir/readonly.pid"
-  wait_port "$port" "$(cat "$dir/gateway.pid")"
-  wait_port "$ro_port" "$(cat "$dir/readonly.pid")"
+  S3_KEY=datafruits-test
+  S3_SECRET=$(head -c 18 /dev/urandom | base64 | tr '+/' 'xy')
+  local port ro_port
+  port=$(start_gateway gateway "${S3_PORT:-27000}")
+  ro_port=$(start_gateway readonly $((port + 1)) --readonly)
+  printf 'S3_PORT=%s\nS3_READONLY_PORT=%s\nS3_KEY=%s\nS3_SECRET=%s\n' "$port" "$ro_port" "$S3_KEY" "$S3_SECRET" >"$dir/env"
   log "versitygw on 127.0.0.1:$port (read-only view on :$ro_port), data in $dir/data"
   print_env
 }
