@@ -25,8 +25,9 @@ integration: ## Run the real-engine integration tests (needs the Pulumi CLI and 
 bench: ## Print program run time and resource counts per stack under mocks, and the prod cost estimate.
 	@scripts/bench.sh
 
-diagram: ## Regenerate the Mermaid architecture diagrams (docs/diagrams/, docs/architecture.md) from the prod stack under mocks.
+diagram: ## Regenerate the architecture diagrams (docs/, README) from the prod stack under mocks, and the README's cost table.
 	@go test ./infra -run '^TestDiagrams$$' -count=1 -update
+	@go test ./cmd/cost -run '^TestReadmeShowsTheCurrentEstimate$$' -count=1 -update
 
 cost: ## Print the monthly cost estimate of staging and prod beside the RFC baseline (STACK=prod for one stack).
 	@go run ./cmd/cost $(if $(STACK),-stack $(STACK))

@@ -14,7 +14,7 @@ import (
 	"github.com/datafruits/infra/internal/pulumitest"
 )
 
-var update = flag.Bool("update", false, "rewrite docs/diagrams/*.md and docs/architecture.md from the program (make diagram)")
+var update = flag.Bool("update", false, "rewrite docs/diagrams/*.md, docs/architecture.md and the README from the program (make diagram)")
 
 // diagramStack is the stack the committed diagrams show. The Discord webhook
 // is a secret the stack file cannot hold; the diagrams show it set, as in
@@ -74,6 +74,15 @@ func TestDiagrams(t *testing.T) {
 		t.Fatalf("%s: %v", archPath, err)
 	}
 	files[archPath] = spliced
+	// The README embeds the same diagrams, so GitHub shows them on the front page.
+	readmePath := filepath.Join(root, "README.md")
+	readme, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files[readmePath], err = diagram.Splice(string(readme), generated); err != nil {
+		t.Fatalf("%s: %v", readmePath, err)
+	}
 
 	paths := slices.Sorted(maps.Keys(files))
 	for _, path := range paths {

@@ -3,6 +3,7 @@ package main
 import (
 	"sort"
 
+	"github.com/datafruits/infra/internal/cost"
 	"github.com/datafruits/infra/stacks"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -46,4 +47,13 @@ func exportOutputs(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Pl
 		stations[n] = pulumi.Map{"listenUrl": r.ListenURL, "djInput": r.DJInput, "icecastSourcePassword": r.SourcePassword}
 	}
 	ctx.Export("stations", stations)
+
+	// The estimate is informational: a size the price table does not know
+	// must not block a deploy, so it is logged instead of failing the run.
+	if est, err := cost.For(cfg); err == nil {
+		lo, hi := est.MonthlyUSD()
+		ctx.Export("monthlyCostUSD", pulumi.Map{"min": pulumi.Float64(lo), "max": pulumi.Float64(hi), "pricesChecked": pulumi.String(cost.PricesChecked)})
+	} else {
+		_ = ctx.Log.Warn("no cost estimate: "+err.Error(), nil)
+	}
 }
