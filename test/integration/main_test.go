@@ -23,6 +23,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/datafruits/infra/internal/pulumitest"
 	"io"
 	"os"
 	"os/exec"
@@ -52,7 +53,7 @@ func TestMain(m *testing.M) {
 }
 
 func runTests(m *testing.M) int {
-	root, err := findRepoRoot()
+	root, err := pulumitest.RepoRoot()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -12,24 +12,6 @@ import (
 	"strings"
 )
 
-// findRepoRoot walks up from the test's directory to the folder holding Pulumi.yaml.
-func findRepoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "Pulumi.yaml")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no Pulumi.yaml above the test directory")
-		}
-		dir = parent
-	}
-}
-
 // copyProject copies the project as it is in the work tree (committed and
 // uncommitted files, not ignored ones) into dst, so the tests never touch the
 // committed Pulumi.local.yaml and can commit and revert in a repository of
