@@ -59,7 +59,7 @@ type Config struct {
 
 // ClusterConfig sizes the DOKS cluster.
 type ClusterConfig struct {
-	// VersionPrefix pins the Kubernetes minor version, e.g. "1.33."; resolved with GetKubernetesVersions.
+	// VersionPrefix pins the Kubernetes minor version, e.g. "1.35."; resolved with GetKubernetesVersions.
 	VersionPrefix string
 	// HA turns on the highly available control plane.
 	HA bool

@@ -36,7 +36,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	cfg.Protect = r.boolean("protect", false)
 
 	cfg.Cluster = ClusterConfig{
-		VersionPrefix:        r.match("kubernetesVersion", "1.33.", versionPrefixRe, `a minor version prefix such as "1.33." (never "latest")`),
+		VersionPrefix:        r.match("kubernetesVersion", "1.35.", versionPrefixRe, `a minor version prefix such as "1.35." (never "latest")`),
 		HA:                   r.boolean("clusterHA", false),
 		SystemNodeSize:       r.match("systemNodeSize", "s-2vcpu-4gb", dropletSlugRe, `a DigitalOcean droplet slug such as "s-2vcpu-4gb"`),
 		SystemNodeCount:      r.intRange("systemNodeCount", 1, 1, 10),

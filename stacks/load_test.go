@@ -43,7 +43,7 @@ func TestLoadAppliesDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatalf("valid configuration rejected: %v", err)
 	}
-	if cfg.Cluster.VersionPrefix != "1.33." || cfg.Cluster.SystemNodeCount != 1 || cfg.Cluster.WorkloadMaxNodes != 3 {
+	if cfg.Cluster.VersionPrefix != "1.35." || cfg.Cluster.SystemNodeCount != 1 || cfg.Cluster.WorkloadMaxNodes != 3 {
 		t.Errorf("cluster defaults = %+v", cfg.Cluster)
 	}
 	if cfg.AdminDomain != "admin.swag.lgbt" {

@@ -17,7 +17,7 @@ type Args struct {
 	Region string
 	// VPCID is the VPC the nodes join (required).
 	VPCID pulumi.StringInput
-	// VersionPrefix pins the Kubernetes minor version, e.g. "1.33." (required; never "latest").
+	// VersionPrefix pins the Kubernetes minor version, e.g. "1.35." (required; never "latest").
 	VersionPrefix string
 	// HA turns on the highly available control plane (optional; default false).
 	HA bool
@@ -193,7 +193,7 @@ func (a *Args) validate(name string) error {
 	case a.Region == "" || a.VPCID == nil:
 		return fmt.Errorf("cluster %s: Region and VPCID are required", name)
 	case a.VersionPrefix == "" || a.VersionPrefix == "latest":
-		return fmt.Errorf("cluster %s: VersionPrefix %q must be a minor version prefix such as \"1.33.\"", name, a.VersionPrefix)
+		return fmt.Errorf("cluster %s: VersionPrefix %q must be a minor version prefix such as \"1.35.\"", name, a.VersionPrefix)
 	case a.SystemNodeSize == "" || a.WorkloadNodeSize == "":
 		return fmt.Errorf("cluster %s: SystemNodeSize and WorkloadNodeSize are required", name)
 	case a.SystemNodeCount < 1:

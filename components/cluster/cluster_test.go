@@ -11,7 +11,7 @@ import (
 
 func validArgs() *cluster.Args {
 	return &cluster.Args{
-		Region: "nyc3", VPCID: pulumi.String("vpc-1"), VersionPrefix: "1.33.",
+		Region: "nyc3", VPCID: pulumi.String("vpc-1"), VersionPrefix: "1.35.",
 		SystemNodeSize: "s-2vcpu-4gb", SystemNodeCount: 1,
 		WorkloadNodeSize: "s-4vcpu-8gb", WorkloadMinNodes: 2, WorkloadMaxNodes: 5,
 	}
@@ -26,8 +26,8 @@ func TestClusterPoolsVersionAndUpgrades(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls := mocks.Calls()
-	if len(calls) != 1 || pulumitest.GetString(calls[0].Args, "versionPrefix") != "1.33." {
-		t.Fatalf("want one version lookup with prefix 1.33., got %+v", calls)
+	if len(calls) != 1 || pulumitest.GetString(calls[0].Args, "versionPrefix") != "1.35." {
+		t.Fatalf("want one version lookup with prefix 1.35., got %+v", calls)
 	}
 	doks, ok := mocks.Find("digitalocean:index/kubernetesCluster:KubernetesCluster", "cluster-doks")
 	if !ok {

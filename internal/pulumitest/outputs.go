@@ -14,7 +14,7 @@ const (
 	FakeSpacesSecret = "fake-spaces-secret"
 	FakeLBAddress    = "203.0.113.10"
 	// LatestKubernetesVersion is what the mocked version look-up answers for any prefix.
-	LatestKubernetesVersion = "1.33.1-do.0"
+	LatestKubernetesVersion = "1.35.4-do.0"
 )
 
 func str(s string) resource.PropertyValue    { return resource.NewProperty(s) }
