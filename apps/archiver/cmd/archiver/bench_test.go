@@ -64,10 +64,7 @@ func benchThroughput(b *testing.B) {
 		archive := func() {
 			start, cpu, server := time.Now(), cpuTime(0), cpuTime(serverPID)
 			defer func() { archiverCPU += cpuTime(0) - cpu; archiverServerCPU += cpuTime(serverPID) - server }()
-			d, err := store.Hash(ctx, p)
-			if err == nil {
-				err = store.Upload(ctx, p, "archiver/"+filepath.Base(p), "audio/mpeg", d)
-			}
+			d, err := store.HashAndUpload(ctx, p, "archiver/"+filepath.Base(p), "audio/mpeg")
 			if err == nil {
 				err = store.Verify(ctx, "archiver/"+filepath.Base(p), d)
 			}

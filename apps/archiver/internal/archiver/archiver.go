@@ -381,61 +381,40 @@ func (a *Archiver) archiveFile(ctx context.Context, rel string, st *fileState) e
 	st.key = info.Key
 	log := a.log.With("file", rel, "key", info.Key)
 
-	digest, err := a.store.Hash(ctx, path)
-	if err != nil {
-		return at("read", err)
-	}
-	if digest.Size != st.size {
-		return at("read", fmt.Errorf("file changed while it was read (%d bytes, then %d)", st.size, digest.Size))
-	}
 	row, err := a.db.ByKey(ctx, info.Key)
-	if err == nil && row == nil {
-		row, err = a.db.BySHA256(ctx, digest.SHA256)
-	}
 	if err != nil {
 		return at("database", err)
 	}
 	if row != nil {
-		// A row exists: an earlier run got this far, or this content is archived under
-		// another name. Make sure its object is there (upload it again if not) before the file goes.
-		if row.SHA256 != digest.SHA256 {
-			return at("conflict", fmt.Errorf("key %s is archived with other content (sha256 %s, file %s); rename the file to archive it", info.Key, row.SHA256, digest.SHA256))
-		}
-		if row.ObjectKey != info.Key {
-			log.Warn("same content as an archived recording: not stored twice", "archived_as", row.ObjectKey)
-		}
-		if err := a.store.Verify(ctx, row.ObjectKey, digest); err != nil {
-			if !errors.Is(err, blobstore.ErrMismatch) {
-				return at("verify", err)
-			}
-			log.Warn("row without object: uploading again", "reason", err.Error())
-			if err := a.store.Upload(ctx, path, row.ObjectKey, row.ContentType, digest); err != nil {
-				return at("upload", err)
-			}
-			if err := a.store.Verify(ctx, row.ObjectKey, digest); err != nil {
-				return at("verify", err)
-			}
-			a.metrics.Add(MetricReconciled, 1, "action", "reuploaded")
-		}
-		st.key, st.archived, st.archivedAt, st.digest = row.ObjectKey, true, row.ArchivedAt, digest
-		a.metrics.Set(MetricLastSuccess, float64(a.now().Unix()))
-		return a.removeIfDue(rel, st)
+		// A row exists: an earlier run got this far. Prove the file is that content and that
+		// the object is still there (upload it again if not) before the file may go.
+		return a.reconcileRow(ctx, rel, path, st, row, log)
 	}
 
 	// Object without row: a run died between upload and insert. Keep the object if it is this file.
+	var digest blobstore.Digest
 	size, etag, found, err := a.store.Stat(ctx, info.Key)
 	if err != nil {
 		return at("upload", err)
 	}
-	reconciled := found && size == digest.Size && strings.EqualFold(etag, digest.ETag)
+	reconciled := false
+	if found && size == st.size {
+		if digest, err = a.store.Hash(ctx, path); err != nil {
+			return at("read", err)
+		}
+		reconciled = strings.EqualFold(etag, digest.ETag)
+	}
 	if !reconciled {
 		start := a.now()
-		if err := a.store.Upload(ctx, path, info.Key, info.ContentType, digest); err != nil {
+		if digest, err = a.store.HashAndUpload(ctx, path, info.Key, info.ContentType); err != nil {
 			return at("upload", err)
 		}
 		elapsed := a.now().Sub(start)
 		log.Info("uploaded", "bytes", digest.Size, "seconds", elapsed.Seconds(),
 			"mib_per_second", float64(digest.Size)/(1<<20)/max(elapsed.Seconds(), 1e-9))
+	}
+	if digest.Size != st.size {
+		return at("read", fmt.Errorf("file changed while it was read (%d bytes, then %d)", st.size, digest.Size))
 	}
 	if err := a.store.Verify(ctx, info.Key, digest); err != nil {
 		return at("verify", err)
@@ -471,11 +450,40 @@ func (a *Archiver) archiveFile(ctx context.Context, rel string, st *fileState) e
 	case row.SHA256 != digest.SHA256:
 		return at("conflict", fmt.Errorf("key %s was archived meanwhile with other content", info.Key))
 	case row.ObjectKey != info.Key:
-		// The same content was archived under another name meanwhile: keep the first object only.
+		// The same content is archived under another name: keep the first object only.
 		log.Warn("same content as an archived recording: removing the second object", "archived_as", row.ObjectKey)
 		if err := a.store.Remove(ctx, info.Key); err != nil {
 			return at("upload", err)
 		}
+		return a.reconcileRow(ctx, rel, path, st, row, log)
+	}
+	st.archived, st.archivedAt, st.digest = true, row.ArchivedAt, digest
+	a.metrics.Set(MetricLastSuccess, float64(a.now().Unix()))
+	return a.removeIfDue(rel, st)
+}
+
+// reconcileRow finishes a file whose key already has a row.
+func (a *Archiver) reconcileRow(ctx context.Context, rel, path string, st *fileState, row *catalog.Recording, log *slog.Logger) error {
+	digest, err := a.store.Hash(ctx, path)
+	if err != nil {
+		return at("read", err)
+	}
+	if digest.SHA256 != row.SHA256 {
+		return at("conflict", fmt.Errorf("key %s is archived with other content (sha256 %s, file %s); rename the file to archive it",
+			row.ObjectKey, row.SHA256, digest.SHA256))
+	}
+	if err := a.store.Verify(ctx, row.ObjectKey, digest); err != nil {
+		if !errors.Is(err, blobstore.ErrMismatch) {
+			return at("verify", err)
+		}
+		log.Warn("row without object: uploading again", "reason", err.Error())
+		if err := a.store.Upload(ctx, path, row.ObjectKey, row.ContentType, digest.Size); err != nil {
+			return at("upload", err)
+		}
+		if err := a.store.Verify(ctx, row.ObjectKey, digest); err != nil {
+			return at("verify", err)
+		}
+		a.metrics.Add(MetricReconciled, 1, "action", "reuploaded")
 	}
 	st.archived, st.archivedAt, st.digest = true, row.ArchivedAt, digest
 	a.metrics.Set(MetricLastSuccess, float64(a.now().Unix()))

@@ -1,12 +1,14 @@
 // Package blobstore uploads recordings to an S3-compatible bucket and proves they arrived.
 //
-// Archiving a file takes two reads of it, both streaming with small fixed buffers:
+// Archiving a file takes two reads of it, side by side, both streaming with small fixed buffers:
 //
 //   - Hash computes the whole file's SHA-256 (the recording's identity) and the MD5 of each
 //     upload part, from which it derives the ETag an S3 server gives that content. The part
 //     MD5s are computed side by side in the lanes of one AVX2 MD5 server, so the file's MD5
 //     costs a fraction of a CPU second per GiB instead of a full core.
 //   - Upload sends the parts straight from the file (io.SectionReader), several at once.
+//
+// HashAndUpload runs both at once.
 //
 // Verify then checks the stored object with a HEAD request: its size and its ETag, which the
 // server computes from the bytes it received, must equal the local file's. That end-to-end
@@ -267,22 +269,55 @@ func multipartETag(partMD5s []byte) string {
 	return hex.EncodeToString(partMD5s)
 }
 
-// Upload sends the file at path, whose digest Hash returned, to key. It does not verify
-// the stored object: call Verify. On error or cancellation a multipart upload is aborted.
-func (s *Store) Upload(ctx context.Context, path, key, contentType string, d Digest) error {
+// HashAndUpload hashes the file at path and uploads it to key at the same time (two
+// overlapped reads, so hashing and sending share the cores instead of taking turns) and
+// returns its digest. It does not verify the stored object: call Verify.
+func (s *Store) HashAndUpload(ctx context.Context, path, key, contentType string) (Digest, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return Digest{}, &LocalError{err}
+	}
+	hashCtx, cancelHash := context.WithCancel(ctx)
+	defer cancelHash()
+	var d Digest
+	var hashErr error
+	hashed := make(chan struct{})
+	go func() {
+		defer close(hashed)
+		d, hashErr = s.Hash(hashCtx, path)
+	}()
+	uploadErr := s.Upload(ctx, path, key, contentType, info.Size())
+	if uploadErr != nil {
+		cancelHash()
+	}
+	<-hashed
+	switch {
+	case uploadErr != nil:
+		return Digest{}, uploadErr
+	case hashErr != nil:
+		return Digest{}, hashErr
+	case d.Size != info.Size():
+		return Digest{}, &LocalError{fmt.Errorf("%s changed while it was uploaded", path)}
+	}
+	return d, nil
+}
+
+// Upload sends size bytes of the file at path to key. It does not verify the stored
+// object: call Verify. On error or cancellation a multipart upload is aborted.
+func (s *Store) Upload(ctx context.Context, path, key, contentType string, size int64) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return &LocalError{err}
 	}
 	defer f.Close()
-	if info, err := f.Stat(); err != nil || info.Size() != d.Size {
+	if info, err := f.Stat(); err != nil || info.Size() != size {
 		return &LocalError{fmt.Errorf("%s changed since it was hashed", path)}
 	}
 	putOpts := minio.PutObjectOptions{ContentType: contentType, CacheControl: "public, max-age=31536000, immutable",
 		DisableContentSha256: true}
-	offsets, lengths := s.parts(d.Size)
+	offsets, lengths := s.parts(size)
 	if len(offsets) == 1 {
-		_, err := s.core.PutObject(ctx, s.bucket, key, io.NewSectionReader(f, 0, d.Size), d.Size, "", "", putOpts)
+		_, err := s.core.PutObject(ctx, s.bucket, key, io.NewSectionReader(f, 0, size), size, "", "", putOpts)
 		return err
 	}
 

@@ -33,11 +33,7 @@ func newStore(t *testing.T, s3 testenv.S3, endpoint, bucket string) *blobstore.S
 
 // archive hashes and uploads a file the way the archiver does.
 func archive(ctx context.Context, store *blobstore.Store, path, key string) (blobstore.Digest, error) {
-	d, err := store.Hash(ctx, path)
-	if err != nil {
-		return d, err
-	}
-	return d, store.Upload(ctx, path, key, "audio/mpeg", d)
+	return store.HashAndUpload(ctx, path, key, "audio/mpeg")
 }
 
 func writeRandom(t *testing.T, size int) (string, string) {
@@ -96,7 +92,7 @@ func TestUploadRefusesAFileThatChangedSinceItWasHashed(t *testing.T) {
 	d, _ := store.Hash(context.Background(), path)
 	os.WriteFile(path, make([]byte, 2000), 0o644)
 	var local *blobstore.LocalError
-	if err := store.Upload(context.Background(), path, "k/changed.mp3", "audio/mpeg", d); !errors.As(err, &local) {
+	if err := store.Upload(context.Background(), path, "k/changed.mp3", "audio/mpeg", d.Size); !errors.As(err, &local) {
 		t.Errorf("upload of a changed file = %v, want a LocalError", err)
 	}
 }
@@ -200,7 +196,7 @@ func TestUploadIsCancelledCleanly(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := store.Upload(ctx, path, "k/cancelled.mp3", "audio/mpeg", d); err == nil {
+	if err := store.Upload(ctx, path, "k/cancelled.mp3", "audio/mpeg", d.Size); err == nil {
 		t.Fatal("upload with a cancelled context succeeded")
 	}
 	if _, _, found, _ := store.Stat(context.Background(), "k/cancelled.mp3"); found {
