@@ -61,8 +61,11 @@ func platform(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation) (*Platform
 	}
 	// The load balancer reaches Traefik from node addresses; the API server
 	// calls cert-manager's webhook and metrics-server from outside the cluster.
+	// Only third-party charts run here, whose pods cannot be checked against
+	// "restricted" offline: enforce "baseline" (audit and warn stay
+	// "restricted"), so a chart's security context cannot stall an install.
 	platformNS, err := namespace.New(ctx, "platform", &namespace.Args{
-		Name: platformNamespace,
+		Name: platformNamespace, PodSecurity: "baseline",
 		IngressFrom: []netpol.Peer{
 			{CIDR: "0.0.0.0/0", Ports: append(ingressArgs.Ports(), 10250)},
 			{Namespace: observabilityNamespace},
