@@ -49,13 +49,6 @@ func (r *Registry) Set(name string, value float64, labels ...string) {
 	r.update(name, labels, func(float64) float64 { return value })
 }
 
-// Value returns a series' current value (tests).
-func (r *Registry) Value(name string, labels ...string) float64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.series[name].values[render(labels)]
-}
-
 func (r *Registry) update(name string, labels []string, f func(float64) float64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
