@@ -6,7 +6,7 @@
 #
 # The generated env file sets ICECAST_URL, ICECAST_PORT, ICECAST_SOURCE_PASSWORD and
 # ICECAST_ADMIN_PASSWORD; source it to reach the server. Passwords are fresh per start
-# (never Icecast's default "hackme"). The port is ICECAST_PORT if set, else the first
+# (never the upstream default password). The port is ICECAST_PORT if set, else the first
 # free one from 18000 up.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
