@@ -163,6 +163,13 @@ func NewClientFromKubeconfig(path string) (*Client, error) {
 // Server returns the API server URL.
 func (c *Client) Server() string { return c.server }
 
+// Patch sends a PATCH of the given content type to an API path, for writes
+// Apply does not cover, such as a status subresource.
+func (c *Client) Patch(ctx context.Context, path, contentType string, body []byte) error {
+	_, err := c.do(ctx, http.MethodPatch, path, contentType, body)
+	return err
+}
+
 func (c *Client) do(ctx context.Context, method, path, contentType string, body []byte) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.server+path, bytes.NewReader(body))
 	if err != nil {

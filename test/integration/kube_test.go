@@ -3,25 +3,16 @@
 package integration
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/datafruits/infra/internal/contract"
-	"gopkg.in/yaml.v3"
 )
 
 // partOf selects the project's objects: every namespace and workload the
@@ -61,12 +52,10 @@ func refFromState(typ, id string) (objectRef, bool) {
 	return ref, true
 }
 
-// kube is the API server of the embedded control plane: the contract test's
-// client for reads, plus the one write it does not offer (a status subresource).
+// kube is the API server of the embedded control plane, through the
+// contract test's client.
 type kube struct {
 	*contract.Client
-	server string
-	http   *http.Client
 }
 
 func newKube(ctx context.Context, kubeconfig string) (*kube, error) {
@@ -77,99 +66,7 @@ func newKube(ctx context.Context, kubeconfig string) (*kube, error) {
 	if err := c.Discover(ctx); err != nil {
 		return nil, err
 	}
-	tr, err := transportFromKubeconfig(kubeconfig)
-	if err != nil {
-		return nil, err
-	}
-	return &kube{Client: c, server: c.Server(), http: &http.Client{Timeout: 30 * time.Second, Transport: tr}}, nil
-}
-
-// transportFromKubeconfig reads the current context's CA and client
-// certificate (files or inline data), as the embedded control plane writes them.
-func transportFromKubeconfig(path string) (*http.Transport, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var kc struct {
-		CurrentContext string `yaml:"current-context"`
-		Contexts       []struct {
-			Name    string
-			Context struct{ Cluster, User string }
-		}
-		Clusters []struct {
-			Name    string
-			Cluster struct {
-				CA     string `yaml:"certificate-authority"`
-				CAData string `yaml:"certificate-authority-data"`
-			}
-		}
-		Users []struct {
-			Name string
-			User struct {
-				Cert     string `yaml:"client-certificate"`
-				CertData string `yaml:"client-certificate-data"`
-				Key      string `yaml:"client-key"`
-				KeyData  string `yaml:"client-key-data"`
-			}
-		}
-	}
-	if err := yaml.Unmarshal(raw, &kc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	read := func(file, data string) ([]byte, error) {
-		if data != "" {
-			return base64.StdEncoding.DecodeString(data)
-		}
-		if file == "" {
-			return nil, nil
-		}
-		if !filepath.IsAbs(file) {
-			file = filepath.Join(filepath.Dir(path), file)
-		}
-		return os.ReadFile(file)
-	}
-	var clusterName, userName string
-	for _, c := range kc.Contexts {
-		if c.Name == kc.CurrentContext {
-			clusterName, userName = c.Context.Cluster, c.Context.User
-		}
-	}
-	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	for _, c := range kc.Clusters {
-		if c.Name != clusterName {
-			continue
-		}
-		ca, err := read(c.Cluster.CA, c.Cluster.CAData)
-		if err != nil {
-			return nil, err
-		}
-		if ca != nil {
-			cfg.RootCAs = x509.NewCertPool()
-			cfg.RootCAs.AppendCertsFromPEM(ca)
-		}
-	}
-	for _, u := range kc.Users {
-		if u.Name != userName {
-			continue
-		}
-		certPEM, err := read(u.User.Cert, u.User.CertData)
-		if err != nil {
-			return nil, err
-		}
-		keyPEM, err := read(u.User.Key, u.User.KeyData)
-		if err != nil {
-			return nil, err
-		}
-		if certPEM != nil {
-			cert, err := tls.X509KeyPair(certPEM, keyPEM)
-			if err != nil {
-				return nil, err
-			}
-			cfg.Certificates = []tls.Certificate{cert}
-		}
-	}
-	return &http.Transport{TLSClientConfig: cfg}, nil
+	return &kube{Client: c}, nil
 }
 
 // publishIngressStatus plays the ingress controller's part until ctx ends.
@@ -192,7 +89,7 @@ func (k *kube) publishIngressStatus(ctx context.Context, logf func(string, ...an
 					continue
 				}
 				p := fmt.Sprintf("/apis/networking.k8s.io/v1/namespaces/%s/ingresses/%s/status", url.PathEscape(ns), url.PathEscape(name))
-				if err := k.patch(ctx, p, "application/merge-patch+json", body); err != nil && !reported[ns+"/"+name] {
+				if err := k.Patch(ctx, p, "application/merge-patch+json", body); err != nil && !reported[ns+"/"+name] {
 					reported[ns+"/"+name] = true
 					logf("publishing the status of Ingress %s/%s: %v", ns, name, err)
 				}
@@ -211,24 +108,6 @@ func hasLoadBalancerStatus(ing map[string]any) bool {
 	lb, _ := st["loadBalancer"].(map[string]any)
 	list, _ := lb["ingress"].([]any)
 	return len(list) > 0
-}
-
-func (k *kube) patch(ctx context.Context, path, contentType string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, k.server+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", contentType)
-	resp, err := k.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(msg)))
-	}
-	return nil
 }
 
 // projectNamespaces lists the namespaces the program made.
