@@ -160,6 +160,9 @@ func TestEveryPublicHostIsServed(t *testing.T) {
 	for _, r := range mocks.ByType("digitalocean:index/dnsRecord:DnsRecord") {
 		if pulumitest.GetString(r.Inputs, "type") == "A" {
 			records[pulumitest.GetString(r.Inputs, "name")] = true
+			if v := pulumitest.GetString(r.Inputs, "value"); v != pulumitest.FakeLBAddress {
+				t.Errorf("A record %s points at %q, want the load balancer's IP", pulumitest.GetString(r.Inputs, "name"), v)
+			}
 		}
 	}
 	certs := map[string]bool{}

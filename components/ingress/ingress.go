@@ -10,6 +10,7 @@ import (
 	"sort"
 
 	"github.com/datafruits/infra/components/chart"
+	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
 	autoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
@@ -73,6 +74,9 @@ const (
 	webPort       = 8000
 	websecurePort = 8443
 )
+
+// HealthCheckPort is the Service port the load balancer checks (web's, 80).
+const HealthCheckPort = 80
 
 var entrypointRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$`)
 
@@ -164,10 +168,14 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			// With PROXY protocol on, in-cluster clients of the load balancer's
 			// IP (cert-manager's HTTP-01 self-check) must go through it, or
 			// Traefik gets no header and drops them (cert-manager #466).
-			"service.beta.kubernetes.io/do-loadbalancer-hostname":                         pulumi.String(args.Hostname),
-			"service.beta.kubernetes.io/do-loadbalancer-size-unit":                        pulumi.String("1"),
-			"service.beta.kubernetes.io/do-loadbalancer-healthcheck-protocol":             pulumi.String("tcp"),
-			"service.beta.kubernetes.io/do-loadbalancer-healthcheck-port":                 pulumi.String(fmt.Sprint(webPort)),
+			"service.beta.kubernetes.io/do-loadbalancer-hostname":             pulumi.String(args.Hostname),
+			"service.beta.kubernetes.io/do-loadbalancer-size-unit":            pulumi.String("1"),
+			"service.beta.kubernetes.io/do-loadbalancer-healthcheck-protocol": pulumi.String("tcp"),
+			// A Service port, not a container port: the cloud controller maps it to
+			// that port's NodePort and refuses to build the load balancer for a port
+			// the Service lacks ("specified health check port ... does not exist on
+			// service", loadbalancers.go healthCheckPort).
+			"service.beta.kubernetes.io/do-loadbalancer-healthcheck-port":                 pulumi.String(fmt.Sprint(HealthCheckPort)),
 			"service.beta.kubernetes.io/do-loadbalancer-disable-lets-encrypt-dns-records": pulumi.String("true"),
 		}
 	}
@@ -216,7 +224,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	in.ServiceName = svc.Metadata.Name().Elem()
 	in.Address = pulumi.String("").ToStringOutput()
 	if args.LoadBalancer {
-		in.Address = svc.Status.LoadBalancer().Ingress().Index(pulumi.Int(0)).Ip().Elem()
+		// With do-loadbalancer-hostname set, the cloud controller publishes
+		// only the host name in the Service's status, never the IP
+		// (annotations.md; EnsureLoadBalancer in loadbalancers.go). Ask
+		// DigitalOcean for the load balancer by its name instead, once the
+		// Service (and so the load balancer) exists.
+		lbName := pulumi.All(svc.Metadata.Name(), svc.Status).ApplyT(func([]any) string { return args.LoadBalancerName }).(pulumi.StringOutput)
+		in.Address = digitalocean.LookupLoadBalancerOutput(ctx, digitalocean.LookupLoadBalancerOutputArgs{Name: lbName}, pulumi.Parent(in)).Ip()
 	}
 	return in, ctx.RegisterResourceOutputs(in, pulumi.Map{"address": in.Address, "serviceName": in.ServiceName})
 }

@@ -1,6 +1,7 @@
 package ingress_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -93,6 +94,44 @@ func TestLoadBalancerAnnotationsAndProdScaling(t *testing.T) {
 	}
 	if _, ok := mocks.Find("kubernetes:policy/v1:PodDisruptionBudget", "ingress-pdb"); !ok {
 		t.Error("prod ingress needs a PodDisruptionBudget")
+	}
+}
+
+// TestLoadBalancerHealthCheckIsAServicePort: DigitalOcean's cloud controller
+// maps the health-check port to a Service port's NodePort and refuses to build
+// the load balancer when the Service has no such port.
+func TestLoadBalancerHealthCheckIsAServicePort(t *testing.T) {
+	mocks := build(t, prodArgs())
+	svc, _ := mocks.Find("kubernetes:core/v1:Service", "ingress-service")
+	annotations := pulumitest.Get(svc.Inputs, "metadata.annotations").ObjectValue()
+	port := ""
+	if v := annotations[pulumiKey("service.beta.kubernetes.io/do-loadbalancer-healthcheck-port")]; v.IsString() {
+		port = v.StringValue()
+	}
+	found := false
+	for _, p := range pulumitest.Array(svc.Inputs, "spec.ports") {
+		if fmt.Sprint(p.ObjectValue()["port"].NumberValue()) == port {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("health-check port %q is not one of the Service's ports", port)
+	}
+}
+
+// TestLoadBalancerAddressComesFromDigitalOcean: with do-loadbalancer-hostname
+// the Service's status names only the host, so the address is looked up by
+// the load balancer's name once the Service exists.
+func TestLoadBalancerAddressComesFromDigitalOcean(t *testing.T) {
+	mocks := build(t, prodArgs())
+	var looked []string
+	for _, c := range mocks.Calls() {
+		if c.Token == "digitalocean:index/getLoadBalancer:getLoadBalancer" {
+			looked = append(looked, c.Args["name"].StringValue())
+		}
+	}
+	if len(looked) != 1 || looked[0] != "datafruits-prod" {
+		t.Errorf("want one look-up of load balancer datafruits-prod, got %v", looked)
 	}
 }
 

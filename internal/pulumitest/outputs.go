@@ -105,12 +105,21 @@ func defaultOutputs() map[string]OutputFunc {
 		"random:index/randomPassword:RandomPassword": func(name string, in resource.PropertyMap) resource.PropertyMap {
 			return resource.PropertyMap{"result": secret("generated-" + name)}
 		},
+		// As DigitalOcean's cloud controller does: with the
+		// do-loadbalancer-hostname annotation the status carries only that
+		// host name, otherwise the load balancer's IP.
 		"kubernetes:core/v1:Service": func(name string, in resource.PropertyMap) resource.PropertyMap {
+			entry := resource.PropertyMap{"ip": str(FakeLBAddress)}
+			if meta, ok := in["metadata"]; ok && meta.IsObject() {
+				if ann, ok := meta.ObjectValue()["annotations"]; ok && ann.IsObject() {
+					if h := inputString(ann.ObjectValue(), "service.beta.kubernetes.io/do-loadbalancer-hostname"); h != "" {
+						entry = resource.PropertyMap{"hostname": str(h)}
+					}
+				}
+			}
 			return resource.PropertyMap{"status": resource.NewProperty(resource.PropertyMap{
 				"loadBalancer": resource.NewProperty(resource.PropertyMap{
-					"ingress": resource.NewProperty([]resource.PropertyValue{resource.NewProperty(resource.PropertyMap{
-						"ip": str(FakeLBAddress),
-					})}),
+					"ingress": resource.NewProperty([]resource.PropertyValue{resource.NewProperty(entry)}),
 				}),
 			})}
 		},
@@ -127,6 +136,9 @@ func defaultCalls() map[string]func(args resource.PropertyMap) resource.Property
 				"validVersions": resource.NewProperty([]resource.PropertyValue{str(LatestKubernetesVersion)}),
 				"versionPrefix": str(prefix),
 			}
+		},
+		"digitalocean:index/getLoadBalancer:getLoadBalancer": func(args resource.PropertyMap) resource.PropertyMap {
+			return resource.PropertyMap{"name": str(inputString(args, "name")), "ip": str(FakeLBAddress)}
 		},
 		"digitalocean:index/getKubernetesCluster:getKubernetesCluster": func(args resource.PropertyMap) resource.PropertyMap {
 			name := inputString(args, "name")
