@@ -259,11 +259,18 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		})
 	}
 	svcMeta := meta(serviceName)
+	svcAnnotations := pulumi.StringMap{}
 	if args.MetricsPort != "" {
-		svcMeta.Annotations = pulumi.StringMap{
-			"prometheus.io/scrape": pulumi.String("true"),
-			"prometheus.io/port":   pulumi.Sprintf("%d", portNumber(args.allPorts(), args.MetricsPort)),
-		}
+		svcAnnotations["prometheus.io/scrape"] = pulumi.String("true")
+		svcAnnotations["prometheus.io/port"] = pulumi.Sprintf("%d", portNumber(args.allPorts(), args.MetricsPort))
+	}
+	if args.longLivedTransport() {
+		// Traefik reads service.* annotations from the Service, not the
+		// Ingress (Traefik docs, Kubernetes Ingress routing, "On Service").
+		svcAnnotations["traefik.ingress.kubernetes.io/service.serverstransport"] = pulumi.Sprintf("%s-%s-long-lived@kubernetescrd", args.Namespace, name)
+	}
+	if len(svcAnnotations) > 0 {
+		svcMeta.Annotations = svcAnnotations
 	}
 	svc, err := corev1.NewService(ctx, name, &corev1.ServiceArgs{
 		Metadata: svcMeta,
@@ -309,7 +316,7 @@ func (w *Workload) routes(ctx *pulumi.Context, name string, args *Args, meta fun
 			"traefik.ingress.kubernetes.io/router.entrypoints": pulumi.String("websecure"),
 			"traefik.ingress.kubernetes.io/router.tls":         pulumi.String("true"),
 		}
-		if r.LongLived && args.Platform.TraefikCRDs {
+		if args.longLivedTransport() {
 			// Websockets and listener streams stay open for hours: a
 			// ServersTransport without response or idle timeouts to the pods.
 			transport, err := apiextensions.NewCustomResource(ctx, name+"-long-lived", &apiextensions.CustomResourceArgs{
@@ -328,7 +335,6 @@ func (w *Workload) routes(ctx *pulumi.Context, name string, args *Args, meta fun
 				return err
 			}
 			ingressDeps = append(ingressDeps, transport)
-			annotations["traefik.ingress.kubernetes.io/service.serverstransport"] = pulumi.Sprintf("%s-%s-long-lived@kubernetescrd", args.Namespace, name)
 		}
 		if !args.Platform.IngressAddress {
 			// Nothing will write an address into the Ingress's status (no
@@ -414,4 +420,10 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// longLivedTransport is true when the route gets a ServersTransport without
+// timeouts (websockets, listener streams) that its Service names.
+func (a *Args) longLivedTransport() bool {
+	return a.Route != nil && a.Route.LongLived && a.Platform.TraefikCRDs
 }

@@ -179,3 +179,20 @@ func TestIngressAwaitOnlyWithAnAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestLongLivedTransportIsNamedByTheService: Traefik reads
+// service.serverstransport from the Service (its "On Service" annotations),
+// so the annotation on an Ingress would be ignored.
+func TestLongLivedTransportIsNamedByTheService(t *testing.T) {
+	a := args()
+	a.Route.LongLived = true
+	mocks := build(t, a)
+	const key = "traefik.ingress.kubernetes.io/service.serverstransport"
+	svc, _ := mocks.Find("kubernetes:core/v1:Service", "app")
+	if v := pulumitest.Get(svc.Inputs, "metadata.annotations").ObjectValue()[key]; !v.IsString() || v.StringValue() != "station-app-long-lived@kubernetescrd" {
+		t.Errorf("Service annotation %s = %v, want station-app-long-lived@kubernetescrd", key, v)
+	}
+	if _, ok := mocks.Find("kubernetes:traefik.io/v1alpha1:ServersTransport", "app-long-lived"); !ok {
+		t.Error("no ServersTransport app-long-lived")
+	}
+}
