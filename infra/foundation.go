@@ -80,12 +80,15 @@ func foundation(ctx *pulumi.Context, cfg *stacks.Config) (*Foundation, error) {
 }
 
 func digitalOceanFoundation(ctx *pulumi.Context, cfg *stacks.Config) (*Foundation, error) {
-	net, err := network.New(ctx, "network", &network.Args{Region: cfg.Region, IPRange: network.DefaultIPRange})
+	// DigitalOcean names VPCs, clusters and database clusters uniquely per
+	// account, and VPC ranges may not overlap: staging and prod can share one.
+	physical := "datafruits-" + cfg.Stack
+	net, err := network.New(ctx, "network", &network.Args{Region: cfg.Region, IPRange: cfg.VPCRange, Name: physical})
 	if err != nil {
 		return nil, err
 	}
 	c, err := cluster.New(ctx, "cluster", &cluster.Args{
-		Region: cfg.Region, VPCID: net.VPCID, VersionPrefix: cfg.Cluster.VersionPrefix, HA: cfg.Cluster.HA,
+		Region: cfg.Region, Name: physical, VPCID: net.VPCID, VersionPrefix: cfg.Cluster.VersionPrefix, HA: cfg.Cluster.HA,
 		SystemNodeSize: cfg.Cluster.SystemNodeSize, SystemNodeCount: cfg.Cluster.SystemNodeCount,
 		WorkloadNodeSize: cfg.Cluster.WorkloadNodeSize, WorkloadMinNodes: cfg.Cluster.WorkloadMinNodes,
 		WorkloadMaxNodes: cfg.Cluster.WorkloadMaxNodes, MaintenanceDay: cfg.Cluster.MaintenanceDay,
@@ -99,7 +102,7 @@ func digitalOceanFoundation(ctx *pulumi.Context, cfg *stacks.Config) (*Foundatio
 		return nil, err
 	}
 	pg, err := postgres.New(ctx, "postgres", &postgres.Args{
-		Region: cfg.Region, VPCID: net.VPCID, KubernetesClusterID: c.ClusterID,
+		Region: cfg.Region, Name: physical + "-postgres", VPCID: net.VPCID, KubernetesClusterID: c.ClusterID,
 		Size: cfg.Database.Size, NodeCount: cfg.Database.NodeCount, Version: cfg.Database.Version,
 		Databases: databases, PooledDatabase: "api", PoolSize: cfg.Database.APIPoolSize, Protect: cfg.Protect,
 	})
@@ -107,7 +110,7 @@ func digitalOceanFoundation(ctx *pulumi.Context, cfg *stacks.Config) (*Foundatio
 		return nil, err
 	}
 	vk, err := valkey.New(ctx, "valkey", &valkey.Args{
-		Region: cfg.Region, VPCID: net.VPCID, KubernetesClusterID: c.ClusterID,
+		Region: cfg.Region, Name: physical + "-valkey", VPCID: net.VPCID, KubernetesClusterID: c.ClusterID,
 		Size: cfg.Valkey.Size, Version: cfg.Valkey.Version, Protect: cfg.Protect,
 	})
 	if err != nil {
@@ -120,7 +123,7 @@ func digitalOceanFoundation(ctx *pulumi.Context, cfg *stacks.Config) (*Foundatio
 	if err != nil {
 		return nil, err
 	}
-	vpc := network.DefaultIPRange
+	vpc := cfg.VPCRange
 	return &Foundation{
 		K8s:            c.Provider,
 		ClusterName:    c.Name,

@@ -318,3 +318,35 @@ func TestSecondStationAddsOnlyARadio(t *testing.T) {
 		t.Errorf("changed resources:\n%s\nwant:\n%s", strings.Join(changed, "\n"), strings.Join(wantChanged, "\n"))
 	}
 }
+
+// TestStagingAndProdCanShareAnAccount: DigitalOcean names VPCs and database
+// clusters uniquely per account and refuses overlapping VPC ranges, so the
+// two DigitalOcean stacks must differ in each.
+func TestStagingAndProdCanShareAnAccount(t *testing.T) {
+	seen := map[string]string{}
+	for _, stack := range []string{"staging", "prod"} {
+		mocks, err := pulumitest.RunStack(stack, run, nil)
+		if err != nil {
+			t.Fatalf("%s stack: %v", stack, err)
+		}
+		for _, typ := range []string{
+			"digitalocean:index/vpc:Vpc", "digitalocean:index/kubernetesCluster:KubernetesCluster",
+			"digitalocean:index/databaseCluster:DatabaseCluster",
+		} {
+			for _, r := range mocks.ByType(typ) {
+				key := typ + " name " + pulumitest.GetString(r.Inputs, "name")
+				if other, ok := seen[key]; ok {
+					t.Errorf("%s and %s both declare %s", other, stack, key)
+				}
+				seen[key] = stack
+			}
+		}
+		for _, r := range mocks.ByType("digitalocean:index/vpc:Vpc") {
+			key := "VPC range " + pulumitest.GetString(r.Inputs, "ipRange")
+			if other, ok := seen[key]; ok {
+				t.Errorf("%s and %s both use %s", other, stack, key)
+			}
+			seen[key] = stack
+		}
+	}
+}

@@ -33,6 +33,8 @@ type Config struct {
 	Foundation Foundation
 	// Region is the DigitalOcean region of every regional resource.
 	Region string
+	// VPCRange is the VPC's private range; VPCs of one account must not overlap.
+	VPCRange string
 	// Domain is the station's public domain; every public host is under it.
 	Domain string
 	// AdminDomain is where the admin site is served (admin.<domain> by default).

@@ -56,7 +56,7 @@ var SecretKeys = []string{"discordWebhookUrl", "apiEnv"}
 // KnownKeys lists every key of the datafruits namespace the program reads.
 func KnownKeys() []string {
 	keys := []string{
-		"foundation", "region", "domain", "adminDomain", "protect",
+		"foundation", "region", "vpcIpRange", "domain", "adminDomain", "protect",
 		"kubernetesVersion", "clusterHA", "systemNodeSize", "systemNodeCount",
 		"workloadNodeSize", "workloadMinNodes", "workloadMaxNodes", "maintenanceDay", "maintenanceStartTime",
 		"databaseSize", "databaseNodeCount", "postgresVersion", "apiPoolSize",
@@ -81,4 +81,6 @@ var (
 	retentionRe     = regexp.MustCompile(`^[0-9]+(h|d|w|y)$`)
 	imageRe         = regexp.MustCompile(`^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*(:[A-Za-z0-9._-]{1,128}|@sha256:[a-f0-9]{64})$`)
 	envNameRe       = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	// vpcRangeRe is an RFC 1918 range from /16 to /24, as DigitalOcean VPCs take.
+	vpcRangeRe = regexp.MustCompile(`^(10\.[0-9]{1,3}|172\.(1[6-9]|2[0-9]|3[01])|192\.168)\.[0-9]{1,3}\.0/(1[6-9]|2[0-4])$`)
 )

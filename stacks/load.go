@@ -33,6 +33,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	} else {
 		cfg.Region = r.str("region", "local")
 	}
+	cfg.VPCRange = r.match("vpcIpRange", "10.110.0.0/20", vpcRangeRe, "a private CIDR range from /16 to /24, e.g. 10.110.0.0/20, overlapping no other VPC of the account")
 	cfg.Protect = r.boolean("protect", false)
 
 	cfg.Cluster = ClusterConfig{

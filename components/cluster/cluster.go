@@ -15,6 +15,8 @@ import (
 type Args struct {
 	// Region is the DigitalOcean region slug (required).
 	Region string
+	// Name is the cluster's name, unique in the account (optional; default the component's name).
+	Name string
 	// VPCID is the VPC the nodes join (required).
 	VPCID pulumi.StringInput
 	// VersionPrefix pins the Kubernetes minor version, e.g. "1.35." (required; never "latest").
@@ -81,8 +83,12 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, fmt.Errorf("cluster %s: DigitalOcean offers no Kubernetes version with prefix %q", name, args.VersionPrefix)
 	}
 
+	clusterName := args.Name
+	if clusterName == "" {
+		clusterName = name
+	}
 	doks, err := digitalocean.NewKubernetesCluster(ctx, name+"-doks", &digitalocean.KubernetesClusterArgs{
-		Name:    pulumi.String(name),
+		Name:    pulumi.String(clusterName),
 		Region:  pulumi.String(args.Region),
 		Version: pulumi.String(versions.LatestVersion),
 		VpcUuid: args.VPCID,
@@ -90,7 +96,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		// Never resize this pool: changing it replaces the whole cluster
 		// (pulumi-digitalocean #317). Workloads go to the pool below.
 		NodePool: &digitalocean.KubernetesClusterNodePoolArgs{
-			Name:      pulumi.String(name + "-system"),
+			Name:      pulumi.String(clusterName + "-system"),
 			Size:      pulumi.String(args.SystemNodeSize),
 			NodeCount: pulumi.Int(args.SystemNodeCount),
 			AutoScale: pulumi.Bool(false),
@@ -116,7 +122,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 
 	if _, err := digitalocean.NewKubernetesNodePool(ctx, name+"-workloads", &digitalocean.KubernetesNodePoolArgs{
 		ClusterId: doks.ID(),
-		Name:      pulumi.String(name + "-workloads"),
+		Name:      pulumi.String(clusterName + "-workloads"),
 		Size:      pulumi.String(args.WorkloadNodeSize),
 		AutoScale: pulumi.Bool(true),
 		MinNodes:  pulumi.Int(args.WorkloadMinNodes),

@@ -15,7 +15,10 @@ type Args struct {
 	// Region is the DigitalOcean region slug (required).
 	Region string
 	// IPRange is the VPC's private range in CIDR notation (optional; default 10.110.0.0/20).
+	// It must not overlap another VPC of the same DigitalOcean account.
 	IPRange string
+	// Name is the VPC's name, unique in the account (optional; default the component's name).
+	Name string
 }
 
 // Network is a VPC.
@@ -40,12 +43,16 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if ipRange == "" {
 		ipRange = DefaultIPRange
 	}
+	vpcName := args.Name
+	if vpcName == "" {
+		vpcName = name
+	}
 	n := &Network{}
 	if err := ctx.RegisterComponentResource("datafruits:network:Network", name, n, opts...); err != nil {
 		return nil, err
 	}
 	vpc, err := digitalocean.NewVpc(ctx, name+"-vpc", &digitalocean.VpcArgs{
-		Name:        pulumi.String(name),
+		Name:        pulumi.String(vpcName),
 		Region:      pulumi.String(args.Region),
 		IpRange:     pulumi.String(ipRange),
 		Description: pulumi.String("datafruits: cluster and managed databases"),

@@ -15,6 +15,8 @@ import (
 type Args struct {
 	// Region is the DigitalOcean region slug (required).
 	Region string
+	// Name is the database cluster's name, unique in the account (optional; default the component's name).
+	Name string
 	// VPCID is the private network the cluster lives in (required).
 	VPCID pulumi.StringInput
 	// KubernetesClusterID is the only client the firewall admits (required).
@@ -64,8 +66,12 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// bad revert fails the update instead of dropping the database.
 	stateful := []pulumi.ResourceOption{pulumi.Parent(p), pulumi.Protect(args.Protect)}
 
+	dbName := args.Name
+	if dbName == "" {
+		dbName = name
+	}
 	db, err := digitalocean.NewDatabaseCluster(ctx, name+"-cluster", &digitalocean.DatabaseClusterArgs{
-		Name:               pulumi.String(name),
+		Name:               pulumi.String(dbName),
 		Engine:             pulumi.String("pg"),
 		Version:            pulumi.String(args.Version),
 		Size:               pulumi.String(args.Size),

@@ -14,6 +14,8 @@ import (
 type Args struct {
 	// Region is the DigitalOcean region slug (required).
 	Region string
+	// Name is the cluster's name, unique in the account (optional; default the component's name).
+	Name string
 	// VPCID is the private network the cluster lives in (required).
 	VPCID pulumi.StringInput
 	// KubernetesClusterID is the only client the firewall admits (required).
@@ -49,12 +51,16 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if version == "" {
 		version = "8"
 	}
+	clusterName := args.Name
+	if clusterName == "" {
+		clusterName = name
+	}
 	v := &Valkey{}
 	if err := ctx.RegisterComponentResource("datafruits:valkey:Valkey", name, v, opts...); err != nil {
 		return nil, err
 	}
 	cluster, err := digitalocean.NewDatabaseCluster(ctx, name+"-cluster", &digitalocean.DatabaseClusterArgs{
-		Name:               pulumi.String(name),
+		Name:               pulumi.String(clusterName),
 		Engine:             pulumi.String("valkey"),
 		Version:            pulumi.String(version),
 		Size:               pulumi.String(args.Size),
