@@ -57,8 +57,9 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		APIPoolSize: r.intRange("apiPoolSize", 10, 1, 100),
 	}
 	cfg.Valkey = ValkeyConfig{
-		Size:    r.match("valkeySize", "db-s-1vcpu-1gb", databaseSlugRe, `a DigitalOcean database slug such as "db-s-1vcpu-1gb"`),
-		Version: r.enum("valkeyVersion", "8", []string{"7", "8"}),
+		Size: r.match("valkeySize", "db-s-1vcpu-1gb", databaseSlugRe, `a DigitalOcean database slug such as "db-s-1vcpu-1gb"`),
+		// DigitalOcean's managed Valkey offers version 8 only.
+		Version: r.enum("valkeyVersion", "8", []string{"8"}),
 	}
 	cfg.Spaces = SpacesConfig{
 		BucketPrefix:     r.match("bucketPrefix", "datafruits-"+ctx.Stack(), bucketPrefixRe, "3-40 lowercase letters, digits and dashes, no dots (a CDN fronts the buckets)"),

@@ -38,6 +38,9 @@ func monitoringValues(args *Args, lokiURL string, hasDiscord bool) pulumi.Map {
 		"kubeEtcd":              pulumi.Map{"enabled": pulumi.Bool(false)},
 		"kubeScheduler":         pulumi.Map{"enabled": pulumi.Bool(false)},
 		"kubeControllerManager": pulumi.Map{"enabled": pulumi.Bool(false)},
+		// DOKS' networking (Cilium) may run without kube-proxy; scraping a
+		// component that is not there would fire KubeProxyDown forever.
+		"kubeProxy": pulumi.Map{"enabled": pulumi.Bool(false)},
 		"prometheus": pulumi.Map{"prometheusSpec": pulumi.Map{
 			"retention":   pulumi.String(args.MetricsRetention),
 			"storageSpec": volume("20Gi"),
