@@ -57,6 +57,21 @@ apt_install() {
   "${as_root[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# free_port prints the first port from $1 that no socket uses. Defaults sit below the
+# kernel's ephemeral range, where a client connection can hold a port nobody listens on.
+free_port() {
+  local port=$1
+  while port_used "$port"; do port=$((port + 1)); done
+  echo "$port"
+}
+port_used() {
+  if command -v ss >/dev/null; then
+    [ -n "$(ss -Htan exclude time-wait "( sport = :$1 )" 2>/dev/null)" ]
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
+}
+
 # stop_pidfile stops the process whose PID a start script saved, then removes the file.
 stop_pidfile() {
   local pidfile=$1 pid

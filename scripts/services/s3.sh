@@ -15,21 +15,6 @@ bin="$bindir/versitygw"
 dir="$STATE_DIR/s3"
 mkdir -p "$dir"
 
-# free_port prints the first port from $1 that no socket uses. Defaults sit below the
-# kernel's ephemeral range, where a client connection can hold a port nobody listens on.
-free_port() {
-  local port=$1
-  while port_used "$port"; do port=$((port + 1)); done
-  echo "$port"
-}
-port_used() {
-  if command -v ss >/dev/null; then
-    [ -n "$(ss -Htan exclude time-wait "( sport = :$1 )" 2>/dev/null)" ]
-  else
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-  fi
-}
-
 build_versitygw() {
   # Another clone may have built it while this one waited for the lock.
   [ -x "$bin" ] && return
