@@ -83,7 +83,6 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		}
 		return p.Result, nil
 	}
-	anyNamespace := []netpol.Peer{{AnyNamespace: true}}
 	d.Peers = map[string]netpol.Peer{
 		"postgres": {Namespace: args.Namespace, PodLabels: map[string]string{"app.kubernetes.io/name": name + "-postgres"}, Ports: []int{PostgresPort}},
 		"valkey":   {Namespace: args.Namespace, PodLabels: map[string]string{"app.kubernetes.io/name": name + "-valkey"}, Ports: []int{ValkeyPort}},
@@ -126,7 +125,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Probe:       &workload.Probe{Port: "postgres"}, Resources: workload.Resources{CPU: "100m", Memory: "256Mi"},
 		Volume:       &workload.Volume{Name: "data", MountPath: "/var/lib/postgresql/data", Size: "5Gi", StorageClass: args.StorageClass},
 		ScratchPaths: []string{"/tmp", "/var/run/postgresql"}, RunAsUser: 999,
-		IngressFrom: anyNamespaceOn(anyNamespace, PostgresPort), Platform: args.Platform,
+		IngressFrom: fromAnyNamespace(PostgresPort), Platform: args.Platform,
 	}, parent); err != nil {
 		return nil, err
 	}
@@ -143,7 +142,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		SecretEnv:   pulumi.StringMap{"VALKEY_PASSWORD": valkeyPassword}, SecretEnvKeys: []string{"VALKEY_PASSWORD"},
 		Probe: &workload.Probe{Port: "redis"}, Resources: workload.Resources{CPU: "50m", Memory: "128Mi"},
 		Volume:    &workload.Volume{Name: "data", MountPath: "/data", Size: "1Gi", StorageClass: args.StorageClass},
-		RunAsUser: 999, IngressFrom: anyNamespaceOn(anyNamespace, ValkeyPort), Platform: args.Platform,
+		RunAsUser: 999, IngressFrom: fromAnyNamespace(ValkeyPort), Platform: args.Platform,
 	}, parent); err != nil {
 		return nil, err
 	}
@@ -163,7 +162,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Probe: &workload.Probe{HTTPPath: "/minio/health/live", Port: "s3"}, Resources: workload.Resources{CPU: "100m", Memory: "256Mi"},
 		Volume:       &workload.Volume{Name: "data", MountPath: "/data", Size: "10Gi", StorageClass: args.StorageClass},
 		ScratchPaths: []string{"/tmp", "/.minio"}, RunAsUser: 1000,
-		IngressFrom: anyNamespaceOn(anyNamespace, MinioPort), Platform: args.Platform,
+		IngressFrom: fromAnyNamespace(MinioPort), Platform: args.Platform,
 	}, parent); err != nil {
 		return nil, err
 	}
@@ -243,13 +242,10 @@ func (d *Data) createBuckets(ctx *pulumi.Context, name string, args *Args, user 
 	return err
 }
 
-func anyNamespaceOn(peers []netpol.Peer, port int) []netpol.Peer {
-	out := make([]netpol.Peer, len(peers))
-	for i, p := range peers {
-		p.Ports = []int{port}
-		out[i] = p
-	}
-	return out
+// fromAnyNamespace admits clients from every namespace on one port: the
+// station's and the platform's pods all use the data services.
+func fromAnyNamespace(port int) []netpol.Peer {
+	return []netpol.Peer{{AnyNamespace: true, Ports: []int{port}}}
 }
 
 func (a *Args) validate(name string) error {
