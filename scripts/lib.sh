@@ -9,6 +9,12 @@ STATE_DIR="${DATAFRUITS_STATE:-$REPO_ROOT/.state}"
 # The Kubernetes SDK's checksum lookup fails behind this proxy; go.sum pins it instead.
 export GONOSUMDB="${GONOSUMDB:-github.com/pulumi/pulumi-kubernetes/sdk/v4}"
 mkdir -p "$DATAFRUITS_CACHE" "$STATE_DIR"
+# An offline mirror laid out like ../shared (pulumi/, charts/); see README, "Offline".
+if [ -n "${DATAFRUITS_MIRROR:-}" ]; then
+  [ -d "$DATAFRUITS_MIRROR" ] || { printf 'error: DATAFRUITS_MIRROR=%s is not a directory\n' "$DATAFRUITS_MIRROR" >&2; exit 1; }
+  DATAFRUITS_MIRROR="$(cd "$DATAFRUITS_MIRROR" && pwd)"
+  export DATAFRUITS_MIRROR
+fi
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -83,4 +89,20 @@ stop_pidfile() {
     kill -0 "$pid" 2>/dev/null && kill -9 "$pid" 2>/dev/null || true
   fi
   rm -f "$pidfile"
+}
+
+# cached_go_install NAME PACKAGE VERSION [LDFLAGS] builds a Go command through
+# the module proxy once per version into $DATAFRUITS_CACHE/NAME-VERSION/ (under
+# the build lock) and prints the binary's path. Fresh clones reuse the cache.
+cached_go_install() {
+  local name=$1 pkg=$2 version=$3 ldflags=${4:-} dir
+  dir="$DATAFRUITS_CACHE/$name-$version"
+  if [ ! -x "$dir/$name" ]; then
+    log "building $name $version from the Go module proxy into $dir (once per version)"
+    local started; started=$(date +%s)
+    with_build_lock env GOBIN="$dir" GOFLAGS=-mod=mod go install -trimpath ${ldflags:+-ldflags "$ldflags"} "$pkg@$version" >&2 \
+      || die "building $name $version ($pkg) failed"
+    log "built $name $version in $(( $(date +%s) - started ))s"
+  fi
+  echo "$dir/$name"
 }

@@ -4,7 +4,7 @@
 # backend and passphrase in .pulumi-local/ stay, with the stack's history.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-source "$REPO_ROOT/scripts/prereqs.sh"
+source "$REPO_ROOT/scripts/install-pulumi.sh"
 source "$REPO_ROOT/scripts/controlplane/versions.sh"
 cd "$REPO_ROOT"
 
@@ -25,6 +25,7 @@ if [ ! -f "$LOCAL_DIR/deployed" ]; then
   stop_embedded
   exit 0
 fi
+ensure_pulumi
 prereqs_check || die "prerequisites missing (see above); nothing was destroyed"
 [ -s "$LOCAL_DIR/passphrase" ] && [ -s "$LOCAL_DIR/encryptionsalt" ] \
   || die "the local stack's passphrase or salt is missing from $LOCAL_DIR; without them its state cannot be read"

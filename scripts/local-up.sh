@@ -2,22 +2,26 @@
 # make up: the whole station as the `local` stack (docs/local.md).
 #
 #   make up                     current kube context, or the embedded control plane when there is none
-#   make up HELM_CHARTS=false   without the chart-based platform (offline: no chart repositories)
+#   make up HELM_CHARTS=false   without the chart-based platform
 #   KUBE_TARGET=embedded make up   the embedded control plane even when a context is set
+#   DATAFRUITS_MIRROR=<dir> make up   offline: the Pulumi CLI, plugins and charts from a mirror
+#                                     laid out like ../shared (pulumi/, charts/)
 #
+# It installs the pinned Pulumi CLI and plugins itself (scripts/install-pulumi.sh).
 # State lives in a file backend in .pulumi-local/ (gitignored) with a passphrase
 # generated there once. The committed Pulumi.local.yaml is never written: the
 # stack's salt and this run's overrides go into a generated copy,
 # .pulumi-local/Pulumi.local.yaml, passed with --config-file.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-source "$REPO_ROOT/scripts/prereqs.sh"
+source "$REPO_ROOT/scripts/install-pulumi.sh"
 source "$REPO_ROOT/scripts/controlplane/versions.sh"
 cd "$REPO_ROOT"
 
 STACK=local
 LOCAL_DIR="$REPO_ROOT/.pulumi-local"
 
+ensure_pulumi
 prereqs_check || die "prerequisites missing (see above); nothing was deployed"
 
 # --- where to deploy -------------------------------------------------------
@@ -88,14 +92,13 @@ fi
 # --- this run's configuration ----------------------------------------------
 config_file="$LOCAL_DIR/Pulumi.$STACK.yaml"
 { echo "encryptionsalt: $(cat "$LOCAL_DIR/encryptionsalt")"; cat "Pulumi.$STACK.yaml"; } >"$config_file"
-helm_charts="${HELM_CHARTS:-}"
-if [ -z "$helm_charts" ] && [ "$target" = embedded ]; then
-  # No container runs there: cert-manager's and the charts' webhooks could not answer.
-  helm_charts=false
-  log "chart-based platform off on the embedded control plane (HELM_CHARTS=true to try anyway)"
-fi
 set_config() { pulumi config set --stack "$STACK" --config-file "$config_file" "$@" --non-interactive >/dev/null; }
-[ -n "$helm_charts" ] && set_config datafruits:helmCharts "$helm_charts"
+[ -n "${HELM_CHARTS:-}" ] && set_config datafruits:helmCharts "$HELM_CHARTS"
+if [ -n "${DATAFRUITS_MIRROR:-}" ]; then
+  [ -d "$DATAFRUITS_MIRROR/charts" ] || die "DATAFRUITS_MIRROR=$DATAFRUITS_MIRROR has no charts/ folder. Nothing was deployed."
+  log "charts from the mirror $DATAFRUITS_MIRROR/charts"
+  set_config datafruits:chartMirror "$(cd "$DATAFRUITS_MIRROR/charts" && pwd)"
+fi
 # Pin the provider to the context deployed to, so make down reaches the same cluster.
 set_config kubernetes:context "$context"
 

@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
 # The real-engine integration tests (test/integration, build tag `integration`):
-# `pulumi up --stack local` on the embedded control plane until every workload
-# is Ready, a second run that changes nothing, a rollback by git revert, a
-# destroy that leaves nothing, and no generated secret in `pulumi stack export`.
+# `pulumi up --stack local` with the six charts on the embedded control plane
+# until every workload is Ready, a second run that changes nothing, a rollback
+# by git revert, a destroy that leaves nothing, and no generated secret in
+# `pulumi stack export`.
 #
-# Without the Pulumi CLI or its provider plugins (scripts/prereqs.sh) it prints
-# one line naming the skipped tests and why, and exits 0. Otherwise it starts
-# the embedded control plane (unless one runs already), runs the tests, and
-# stops what it started on exit, also on failure.
+# It installs the pinned Pulumi CLI and plugins first (scripts/install-pulumi.sh:
+# from DATAFRUITS_MIRROR when set, else Pulumi's release downloads). With a
+# mirror given, a failed install fails the suite; without one (a machine with
+# no internet and no mirror) it prints one line naming the skipped tests and
+# why, and exits 0. It starts the embedded control plane (unless one runs
+# already), runs the tests, and stops what it started on exit, also on failure.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 source "$REPO_ROOT/scripts/controlplane/versions.sh"
-source "$REPO_ROOT/scripts/prereqs.sh"
+source "$REPO_ROOT/scripts/install-pulumi.sh"
 cd "$REPO_ROOT"
 
 tests=$(sed -n -E 's/^func (Test[A-Za-z0-9_]+)\(t \*testing\.T\).*/\1/p' test/integration/*_test.go | paste -sd, - | sed 's/,/, /g')
-if ! reason=$(prereqs_reason); then
-  echo "integration: skipped ($tests): $reason"
+if [ -n "${DATAFRUITS_MIRROR:-}" ]; then
+  ensure_pulumi
+elif ! (ensure_pulumi) >/dev/null 2>&1; then
+  echo "integration: skipped ($tests): the Pulumi CLI and plugins could not be downloaded and no DATAFRUITS_MIRROR is set"
   exit 0
+else
+  ensure_pulumi
+fi
+if ! reason=$(prereqs_reason); then
+  die "the Pulumi CLI or plugins are still missing after installing them: $reason"
 fi
 
 started_here=false
