@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/datafruits/infra/components/chart"
 	"github.com/datafruits/infra/components/ingress"
 	"github.com/datafruits/infra/components/metricsserver"
 	"github.com/datafruits/infra/components/namespace"
@@ -53,11 +54,12 @@ func tcpEntrypoints(cfg *stacks.Config) []ingress.Entrypoint {
 func platform(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation) (*Platform, error) {
 	k8s := pulumi.Providers(providers(f)...)
 	p := &Platform{Refs: platformRefs(cfg)}
+	charts := chart.Source{Mirror: cfg.Platform.ChartMirror}
 	ingressArgs := &ingress.Args{
 		Namespace: pulumi.String(platformNamespace), NamespaceName: platformNamespace,
 		TCPEntrypoints: tcpEntrypoints(cfg), Replicas: cfg.Platform.IngressReplicas,
 		Autoscale: cfg.Platform.IngressAutoscale, LoadBalancer: cfg.Platform.LoadBalancer,
-		LoadBalancerName: "datafruits-" + cfg.Stack, Hostname: cfg.Domain,
+		LoadBalancerName: "datafruits-" + cfg.Stack, Hostname: cfg.Domain, Charts: charts,
 	}
 	// The load balancer reaches Traefik from node addresses; the API server
 	// calls cert-manager's webhook and metrics-server from outside the cluster.
@@ -104,11 +106,11 @@ func platform(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation) (*Platform
 	if p.TLS, err = tls.New(ctx, "tls", &tls.Args{
 		Namespace: pulumi.String(platformNamespace), Email: cfg.Platform.ACMEEmail,
 		Issuer: cfg.Platform.ACMEServer, IngressClass: ingress.IngressClass,
-		DependsOn: []pulumi.Resource{p.Ingress},
+		DependsOn: []pulumi.Resource{p.Ingress}, Charts: charts,
 	}, k8s, after); err != nil {
 		return nil, err
 	}
-	if _, err := metricsserver.New(ctx, "metrics-server", &metricsserver.Args{Namespace: pulumi.String(platformNamespace)}, k8s, after); err != nil {
+	if _, err := metricsserver.New(ctx, "metrics-server", &metricsserver.Args{Namespace: pulumi.String(platformNamespace), Charts: charts}, k8s, after); err != nil {
 		return nil, err
 	}
 	var discord pulumi.StringInput
@@ -119,6 +121,7 @@ func platform(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation) (*Platform
 		Namespace: pulumi.String(observabilityNamespace), NamespaceName: observabilityNamespace,
 		StorageClass: cfg.Platform.StorageClass, MetricsRetention: cfg.Platform.MetricsRetention,
 		GrafanaHost: "grafana." + cfg.Domain, IngressClass: ingress.IngressClass, DiscordWebhookURL: discord,
+		Charts: charts,
 		Logs: observability.ObjectStore{
 			Endpoint: f.S3.EndpointHost, Region: f.S3.Region, Bucket: f.S3.Logs,
 			AccessKeyID: f.S3.LogsKeyID, SecretAccessKey: f.S3.LogsSecret, Insecure: f.S3.Insecure,

@@ -113,6 +113,9 @@ type SpacesConfig struct {
 type PlatformConfig struct {
 	// HelmCharts installs the chart-based pieces (Traefik, cert-manager, monitoring, Loki, Alloy, metrics-server).
 	HelmCharts bool
+	// ChartMirror is a Helm repository URL or an absolute directory of packaged charts that replaces
+	// the charts' upstream repositories (same pinned versions); empty means upstream.
+	ChartMirror string
 	// ACMEEmail is the Let's Encrypt account e-mail.
 	ACMEEmail string
 	// ACMEServer is "production" or "staging" (Let's Encrypt) or "self-signed" (clusters the internet cannot reach).

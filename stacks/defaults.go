@@ -61,7 +61,7 @@ func KnownKeys() []string {
 		"workloadNodeSize", "workloadMinNodes", "workloadMaxNodes", "maintenanceDay", "maintenanceStartTime",
 		"databaseSize", "databaseNodeCount", "postgresVersion", "apiPoolSize",
 		"valkeySize", "valkeyVersion", "bucketPrefix", "logRetentionDays",
-		"helmCharts", "acmeEmail", "acmeServer", "storageClass", "ingressReplicas", "ingressAutoscale",
+		"helmCharts", "chartMirror", "acmeEmail", "acmeServer", "storageClass", "ingressReplicas", "ingressAutoscale",
 		"metricsRetention", "loadBalancer", "images", "scaling", "stations",
 	}
 	keys = append(keys, SecretKeys...)

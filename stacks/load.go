@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -67,6 +69,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	}
 	cfg.Platform = PlatformConfig{
 		HelmCharts:       r.boolean("helmCharts", true),
+		ChartMirror:      r.chartMirror("chartMirror"),
 		ACMEEmail:        r.match("acmeEmail", "", emailRe, "an e-mail address for the Let's Encrypt account"),
 		ACMEServer:       r.enum("acmeServer", "production", []string{"production", "staging", "self-signed"}),
 		StorageClass:     r.match("storageClass", "do-block-storage", dnsLabelRe, "a StorageClass name"),
@@ -150,6 +153,27 @@ func (r *reader) domain(key, def string, required bool) string {
 		r.fail(key, v, "a lowercase domain name such as datafruits.fm (labels of letters, digits and dashes, a dot between them)")
 	}
 	return v
+}
+
+// chartMirror reads a Helm repository URL or an absolute directory that
+// holds packaged charts; empty is upstream.
+func (r *reader) chartMirror(key string) string {
+	v, ok := r.raw(key)
+	if !ok || v == "" {
+		return ""
+	}
+	if u, err := url.Parse(v); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" {
+		return strings.TrimSuffix(v, "/")
+	}
+	if !filepath.IsAbs(v) {
+		r.fail(key, v, "an http(s) Helm repository URL or an absolute directory of packaged charts (<name>-<version>.tgz)")
+		return ""
+	}
+	if st, err := os.Stat(v); err != nil || !st.IsDir() {
+		r.fail(key, v, "an existing directory of packaged charts (<name>-<version>.tgz), or an http(s) Helm repository URL")
+		return ""
+	}
+	return filepath.Clean(v)
 }
 
 func (r *reader) boolean(key string, def bool) bool {

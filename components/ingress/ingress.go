@@ -40,6 +40,8 @@ type Args struct {
 	Hostname string
 	// TrustedProxyCIDR is where PROXY protocol headers may come from (optional; default 10.0.0.0/8).
 	TrustedProxyCIDR string
+	// Charts is where the Traefik chart comes from (optional; default its upstream repository).
+	Charts chart.Source
 }
 
 // Entrypoint is a plain TCP entrypoint.
@@ -146,7 +148,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			"limits":   pulumi.Map{"memory": pulumi.String("256Mi")},
 		},
 	}
-	release, err := chart.Release(ctx, name+"-traefik", chart.Traefik, releaseName, args.Namespace, values, pulumi.Parent(in))
+	release, err := chart.Release(ctx, name+"-traefik", chart.Traefik, args.Charts, releaseName, args.Namespace, values, pulumi.Parent(in))
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,8 @@ import (
 type Args struct {
 	// Namespace is where it runs (required).
 	Namespace pulumi.StringInput
+	// Charts is where the chart comes from (optional; default its upstream repository).
+	Charts chart.Source
 }
 
 // MetricsServer is the metrics-server release.
@@ -29,7 +31,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource("datafruits:metricsserver:MetricsServer", name, m, opts...); err != nil {
 		return nil, err
 	}
-	if _, err := chart.Release(ctx, name+"-release", chart.MetricsServer, "metrics-server", args.Namespace, pulumi.Map{
+	if _, err := chart.Release(ctx, name+"-release", chart.MetricsServer, args.Charts, "metrics-server", args.Namespace, pulumi.Map{
 		"replicas": pulumi.Int(1),
 		// DOKS kubelets serve certificates metrics-server cannot verify by name.
 		"args": pulumi.ToStringArray([]string{"--kubelet-preferred-address-types=InternalIP", "--kubelet-insecure-tls"}),

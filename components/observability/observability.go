@@ -36,6 +36,8 @@ type Args struct {
 	Logs ObjectStore
 	// AlertHoursUTC is when a silent stream is an incident, [start, end) in UTC hours (optional; default 12 to 24).
 	AlertHoursUTC [2]int
+	// Charts is where kube-prometheus-stack, Loki and Alloy come from (optional; default their upstream repositories).
+	Charts chart.Source
 }
 
 // ObjectStore is an S3-compatible bucket and its credentials.
@@ -136,14 +138,14 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	deps = append(deps, dashboard)
 
 	lokiURL := fmt.Sprintf("http://%s.%s.svc:3100", lokiService, args.NamespaceName)
-	if _, err := chart.Release(ctx, name+"-monitoring", chart.KubePrometheusStack, "monitoring", ns,
+	if _, err := chart.Release(ctx, name+"-monitoring", chart.KubePrometheusStack, args.Charts, "monitoring", ns,
 		monitoringValues(args, lokiURL, hasDiscord), parent, pulumi.DependsOn(deps)); err != nil {
 		return nil, err
 	}
-	if _, err := chart.Release(ctx, name+"-loki", chart.Loki, lokiService, ns, lokiValues(args), parent, pulumi.DependsOn([]pulumi.Resource{lokiSecret})); err != nil {
+	if _, err := chart.Release(ctx, name+"-loki", chart.Loki, args.Charts, lokiService, ns, lokiValues(args), parent, pulumi.DependsOn([]pulumi.Resource{lokiSecret})); err != nil {
 		return nil, err
 	}
-	if _, err := chart.Release(ctx, name+"-alloy", chart.Alloy, "alloy", ns, alloyValues(lokiURL), parent); err != nil {
+	if _, err := chart.Release(ctx, name+"-alloy", chart.Alloy, args.Charts, "alloy", ns, alloyValues(lokiURL), parent); err != nil {
 		return nil, err
 	}
 

@@ -33,6 +33,8 @@ type Args struct {
 	IngressClass string
 	// DependsOn are resources the issuer waits for, such as the ingress (optional).
 	DependsOn []pulumi.Resource
+	// Charts is where the cert-manager chart comes from (optional; default its upstream repository).
+	Charts chart.Source
 }
 
 // TLS is cert-manager with its issuer.
@@ -59,7 +61,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err := ctx.RegisterComponentResource("datafruits:tls:TLS", name, t, opts...); err != nil {
 		return nil, err
 	}
-	release, err := chart.Release(ctx, name+"-cert-manager", chart.CertManager, "cert-manager", args.Namespace, pulumi.Map{
+	release, err := chart.Release(ctx, name+"-cert-manager", chart.CertManager, args.Charts, "cert-manager", args.Namespace, pulumi.Map{
 		"crds":       pulumi.Map{"enabled": pulumi.Bool(true), "keep": pulumi.Bool(true)},
 		"prometheus": pulumi.Map{"enabled": pulumi.Bool(true), "servicemonitor": pulumi.Map{"enabled": pulumi.Bool(false)}},
 	}, pulumi.Parent(t))
