@@ -46,7 +46,7 @@ func (w *Workload) container(ctx *pulumi.Context, workloadName, containerName st
 		for k, v := range spec.env {
 			data[k] = pulumi.String(v)
 		}
-		cm, err := corev1.NewConfigMap(ctx, prefix+"-env", &corev1.ConfigMapArgs{Metadata: autoMeta(), Data: data}, pulumi.Parent(w))
+		cm, err := corev1.NewConfigMap(ctx, prefix+"-env", &corev1.ConfigMapArgs{Metadata: contentMeta(autoMeta(), prefix+"-env", data), Data: data}, pulumi.Parent(w))
 		if err != nil {
 			return nil, err
 		}
@@ -54,7 +54,7 @@ func (w *Workload) container(ctx *pulumi.Context, workloadName, containerName st
 	}
 	if spec.secretEnv != nil {
 		secret, err := corev1.NewSecret(ctx, prefix+"-secret-env", &corev1.SecretArgs{
-			Metadata:   autoMeta(),
+			Metadata:   contentMeta(autoMeta(), prefix+"-secret-env", spec.secretEnv),
 			Type:       pulumi.String("Opaque"),
 			StringData: pulumi.ToSecret(spec.secretEnv).(pulumi.StringMapOutput),
 		}, pulumi.Parent(w))
@@ -90,7 +90,7 @@ func (w *Workload) container(ctx *pulumi.Context, workloadName, containerName st
 	}
 	if f := spec.secretFiles; f != nil {
 		files, err := corev1.NewSecret(ctx, prefix+"-files", &corev1.SecretArgs{
-			Metadata:   autoMeta(),
+			Metadata:   contentMeta(autoMeta(), prefix+"-files", f.Files),
 			Type:       pulumi.String("Opaque"),
 			StringData: pulumi.ToSecret(f.Files).(pulumi.StringMapOutput),
 		}, pulumi.Parent(w))
