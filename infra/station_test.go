@@ -313,7 +313,9 @@ func TestSecondStationAddsOnlyARadio(t *testing.T) {
 		t.Errorf("a radio is more than %d resources", len(added))
 	}
 	sort.Strings(changed)
-	wantChanged := []string{"kubernetes:core/v1:Secret statuspage-files", "kubernetes:core/v1:Service ingress-service", "kubernetes:helm.sh/v3:Release ingress-traefik", "kubernetes:networking.k8s.io/v1:NetworkPolicy platform-allow-layer", "kubernetes:networking.k8s.io/v1:NetworkPolicy statuspage"}
+	// The status page's config Secret is named by its content, so its
+	// Deployment rolls to the new checks.
+	wantChanged := []string{"kubernetes:apps/v1:Deployment statuspage", "kubernetes:core/v1:Secret statuspage-files", "kubernetes:core/v1:Service ingress-service", "kubernetes:helm.sh/v3:Release ingress-traefik", "kubernetes:networking.k8s.io/v1:NetworkPolicy platform-allow-layer", "kubernetes:networking.k8s.io/v1:NetworkPolicy statuspage"}
 	if strings.Join(changed, "\n") != strings.Join(wantChanged, "\n") {
 		t.Errorf("changed resources:\n%s\nwant:\n%s", strings.Join(changed, "\n"), strings.Join(wantChanged, "\n"))
 	}
