@@ -18,6 +18,7 @@ package integration
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -41,11 +42,15 @@ const stackName = "local"
 
 var (
 	repoRoot string
-	// skipReason is why the tests cannot run here ("" when they can).
-	skipReason string
-	kubeconfig string
-	shared     *localStack
-	sharedErr  error
+	// toolsReason is why no test can run here: the Pulumi CLI or plugins
+	// are missing ("" when they are present).
+	toolsReason string
+	// clusterReason is why the tests that deploy cannot run: no API server
+	// answers ("" when one does).
+	clusterReason string
+	kubeconfig    string
+	shared        *localStack
+	sharedErr     error
 )
 
 func TestMain(m *testing.M) {
@@ -60,7 +65,7 @@ func runTests(m *testing.M) int {
 	}
 	repoRoot = root
 	kubeconfig = embeddedKubeconfig()
-	skipReason = prerequisites()
+	toolsReason, clusterReason = prerequisites()
 	code := m.Run()
 	if shared != nil {
 		if err := shared.teardown(); err != nil {
@@ -84,24 +89,24 @@ func embeddedKubeconfig() string {
 	return filepath.Join(state, "controlplane", "admin.kubeconfig")
 }
 
-// prerequisites returns why the tests cannot run, in one line, or "".
-func prerequisites() string {
+// prerequisites returns why no test can run (the Pulumi tools), and why the
+// tests that deploy cannot (the cluster), each in one line or "".
+func prerequisites() (tools, cluster string) {
 	out, err := exec.Command("bash", filepath.Join(repoRoot, "scripts", "prereqs.sh"), "--reason").CombinedOutput()
 	if err != nil {
-		if reason := strings.TrimSpace(string(out)); reason != "" {
-			return reason
+		if tools = strings.TrimSpace(string(out)); tools == "" {
+			tools = "scripts/prereqs.sh: " + err.Error()
 		}
-		return "scripts/prereqs.sh: " + err.Error()
 	}
 	if _, err := os.Stat(kubeconfig); err != nil {
-		return fmt.Sprintf("no kubeconfig at %s: start the embedded control plane (make controlplane-up) or run make integration", kubeconfig)
+		return tools, fmt.Sprintf("no kubeconfig at %s: start the embedded control plane (make controlplane-up) or run make integration", kubeconfig)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if _, err := newKube(ctx, kubeconfig); err != nil {
-		return fmt.Sprintf("the API server of %s does not answer (%v): start the embedded control plane (make controlplane-up) or run make integration", kubeconfig, err)
+		return tools, fmt.Sprintf("the API server of %s does not answer (%v): start the embedded control plane (make controlplane-up) or run make integration", kubeconfig, err)
 	}
-	return ""
+	return tools, ""
 }
 
 // localStack is the one deployment the tests share.
@@ -122,8 +127,8 @@ type localStack struct {
 // returns the shared stack, making it on first use.
 func requireStack(t *testing.T) *localStack {
 	t.Helper()
-	if skipReason != "" {
-		t.Skipf("skipped: %s", skipReason)
+	if reason := cmp.Or(toolsReason, clusterReason); reason != "" {
+		t.Skipf("skipped: %s", reason)
 	}
 	if shared == nil && sharedErr == nil {
 		shared, sharedErr = newLocalStack(t)
@@ -188,12 +193,16 @@ func newLocalStack(t *testing.T) (*localStack, error) {
 	if _, err := s.pulumi(ctx, nil, "stack", "select", "--create", stackName, "--secrets-provider", "passphrase"); err != nil {
 		return nil, err
 	}
-	// No chart repositories or images here, and no containers to run the
-	// charts' webhooks: the chart-based platform is off (docs/local.md).
-	if err := s.setConfig(ctx, "datafruits:helmCharts", "false", false); err != nil {
-		return nil, err
+	// The six charts come from the offline mirror when one is given (as
+	// make up does); otherwise from their upstream repositories.
+	baseline := "baseline: the local stack as committed"
+	if mirror := os.Getenv("DATAFRUITS_MIRROR"); mirror != "" {
+		if err := s.setConfig(ctx, "datafruits:chartMirror", filepath.Join(mirror, "charts"), false); err != nil {
+			return nil, err
+		}
+		baseline += ", charts from the mirror"
 	}
-	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-qm", "baseline: the local stack as committed, charts off"}} {
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"commit", "-qm", baseline}} {
 		if err := git(s.dir, args...); err != nil {
 			return nil, err
 		}
@@ -240,9 +249,11 @@ func (s *localStack) up(t *testing.T, extra ...string) {
 	t.Helper()
 	s.deployed = true
 	s.upToDate = false
+	start := time.Now()
 	if _, err := s.pulumi(context.Background(), os.Stdout, append([]string{"up", "--stack", stackName, "--yes"}, extra...)...); err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("figure: pulumi up %s took %.1fs", strings.Join(extra, " "), time.Since(start).Seconds())
 }
 
 // ensureUp deploys the committed configuration unless that is what runs.
@@ -258,9 +269,11 @@ func (s *localStack) ensureUp(t *testing.T) {
 // previewNoChanges runs `pulumi preview --expect-no-changes`: it fails on any change.
 func (s *localStack) previewNoChanges(t *testing.T) {
 	t.Helper()
+	start := time.Now()
 	if _, err := s.pulumi(context.Background(), os.Stdout, "preview", "--stack", stackName, "--expect-no-changes", "--diff"); err != nil {
 		t.Fatalf("the stack is not what the program declares: %v", err)
 	}
+	t.Logf("figure: no-op pulumi preview of local took %.1fs", time.Since(start).Seconds())
 }
 
 // exportState returns the stack's state with secrets decrypted
