@@ -3,6 +3,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"os"
@@ -28,6 +29,15 @@ func TestContract(t *testing.T) {
 	client, err := contract.NewClientFromKubeconfig(kubeconfig)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The charts are part of what the program deploys: render them with the
+	// values the program gives them, and apply them with everything else.
+	renderer := contract.ChartRenderer{
+		Helm: os.Getenv("CONTRACT_HELM"), Mirror: os.Getenv("CONTRACT_CHART_MIRROR"),
+		KubeVersion: cmp.Or(os.Getenv("CONTRACT_KUBE_VERSION"), "v1.35.4"),
+	}
+	if renderer.Helm == "" {
+		t.Fatal("CONTRACT_HELM is not set: run scripts/test/contract.sh, which builds helm and points at the chart mirror")
 	}
 	root, err := pulumitest.RepoRoot()
 	if err != nil {
@@ -59,6 +69,10 @@ func TestContract(t *testing.T) {
 				t.Skipf("stack %s declares no Kubernetes objects", stack)
 			}
 			ctx := context.Background()
+			if err := declared.RenderCharts(ctx, client, renderer); err != nil {
+				t.Fatalf("stack %s: %v", stack, err)
+			}
+			t.Logf("stack %s: %d Helm releases rendered into %d objects", stack, len(declared.Releases), declared.ChartObjects)
 			if removed, err := contract.RemoveLeftovers(ctx, client, declared); err != nil {
 				t.Fatalf("stack %s: removing the objects an interrupted run left: %v", stack, err)
 			} else if removed {

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -230,6 +231,13 @@ func (c *Client) Discover(ctx context.Context) error {
 			path = "/api/v1"
 		}
 		if err := c.getJSON(ctx, path, &list); err != nil {
+			// An aggregated API whose server does not run (metrics-server's
+			// APIService, where no container runs) is unavailable, not broken:
+			// the API server itself answers 503 for it.
+			var apiErr *APIError
+			if errors.As(err, &apiErr) && apiErr.Code == http.StatusServiceUnavailable {
+				return nil
+			}
 			return fmt.Errorf("discovery of %s: %w", gv, err)
 		}
 		for _, r := range list.Resources {

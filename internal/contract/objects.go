@@ -74,6 +74,10 @@ type Declared struct {
 	public  map[string]bool
 	// releases are the Helm releases skipped, by namespace.
 	releases map[string][]release
+	// Releases are the Helm releases, with their values, for RenderCharts.
+	Releases []Release
+	// ChartObjects counts the objects RenderCharts added from charts.
+	ChartObjects int
 }
 
 // Find returns the declared object of this kind, namespace and name.
@@ -91,7 +95,7 @@ func (d *Declared) Find(kind, namespace, name string) *Object {
 // fetches at deploy time (no chart repository is reachable here), and patches
 // change objects something else created.
 var unappliable = map[string]string{
-	"kubernetes:helm.sh/v3:Release":                       "Helm release: its chart comes from a chart repository, unreachable here",
+	"kubernetes:helm.sh/v3:Release":                       "Helm release: rendered only when a chart renderer is given (RenderCharts)",
 	"kubernetes:helm.sh/v4:Chart":                         "Helm chart: rendered by the provider from a chart repository, unreachable here",
 	"kubernetes:yaml/v2:ConfigFile":                       "remote YAML component: rendered by the provider",
 	"kubernetes:yaml/v2:ConfigGroup":                      "remote YAML component: rendered by the provider",
@@ -119,6 +123,14 @@ func FromResources(stack string, resources []pulumitest.Resource) (*Declared, er
 			}
 			if strings.HasPrefix(r.Type, "kubernetes:helm.sh/") {
 				d.addRelease(r)
+			}
+			if r.Type == "kubernetes:helm.sh/v3:Release" {
+				rel, err := releaseOf(r, d)
+				if err != nil {
+					errs = append(errs, err.Error())
+					continue
+				}
+				d.Releases = append(d.Releases, rel)
 			}
 			continue
 		}

@@ -91,13 +91,11 @@ func Run(ctx context.Context, c *Client, stack string, d *Declared, opts Options
 	}
 
 	start := time.Now()
-	rediscovered := false
 	for _, o := range d.Objects {
-		if _, known := c.Namespaced(o.APIVersion, o.Kind); !known && declaredCRDs[o.Group()+"/"+o.Kind] && !rediscovered {
-			// The program's own CRDs were applied just before (they rank first):
-			// wait for the API server to serve them.
+		if _, known := c.Namespaced(o.APIVersion, o.Kind); !known && declaredCRDs[o.Group()+"/"+o.Kind] {
+			// Its CRD (the program's or a chart's) was applied just before
+			// (they rank first): wait for the API server to serve the kind.
 			waitForKind(ctx, c, o.APIVersion, o.Kind, 15*time.Second)
-			rediscovered = true
 		}
 		namespaced, known := c.Namespaced(o.APIVersion, o.Kind)
 		if !known {

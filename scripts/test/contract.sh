@@ -29,6 +29,17 @@ else
 fi
 export KUBECONFIG="$CONTROLPLANE_STATE/admin.kubeconfig"
 
+# The six charts are rendered with helm at the version the pinned
+# pulumi-kubernetes provider embeds (provider/go.mod of v4.32.0), from the
+# offline mirror when one is given, else from their repositories.
+HELM_VERSION=v3.20.2
+CONTRACT_HELM=$(cached_go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION" \
+  "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION")
+export CONTRACT_HELM
+if [ -n "${DATAFRUITS_MIRROR:-}" ]; then
+  export CONTRACT_CHART_MIRROR="$DATAFRUITS_MIRROR/charts"
+fi
+
 # Compile under the machine-wide build lock, run outside it.
 bin="$STATE_DIR/contract"
 mkdir -p "$bin"
