@@ -22,7 +22,7 @@ test-unit: ## Run only the mock-based unit tests of the program.
 integration: ## Run the real-engine integration tests (needs the Pulumi CLI and provider plugins).
 	@scripts/test.sh integration
 
-bench: ## Print program run time and resource counts per stack under mocks, and the prod cost estimate.
+bench: ## Print figures: program run time per stack under mocks, cost, the services' benchmarks, the real engine (up, previews).
 	@scripts/bench.sh
 
 diagram: ## Regenerate the architecture diagrams (docs/, README) from the prod stack under mocks, and the README's cost table.

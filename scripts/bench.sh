@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # `make bench`: the program's run time and resource count per stack under
-# mocks, the prod cost estimate, and the two Go services' benchmarks (which
-# start their own servers). Pass names to run a part: scripts/bench.sh program cost.
+# mocks, the prod cost estimate, the two Go services' benchmarks (which
+# start their own servers), and the real engine's figures (make up to all
+# Ready, a no-op preview of local, previews of staging and prod; the
+# integration suite, which installs the CLI and starts the control plane).
+# Pass names to run a part: scripts/bench.sh program cost engine.
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 
-parts=(program cost archiver onair)
+parts=(program cost archiver onair engine)
 [ $# -gt 0 ] && parts=("$@")
 status=0
 for part in "${parts[@]}"; do
@@ -19,7 +22,13 @@ for part in "${parts[@]}"; do
       go run ./cmd/cost || status=1 ;;
     archiver|onair)
       bash "scripts/bench/$part.sh" || status=1 ;;
-    *) die "unknown part '$part'; parts are: program cost archiver onair" ;;
+    engine)
+      log "real engine: up with the charts, a no-op preview and second up, previews of staging and prod"
+      started=$(date +%s)
+      out=$(bash scripts/test/integration.sh -test.run 'TestLocalStackUp|TestNoChangesOnSecondRun|TestPreviewStagingAndProd' 2>&1) || status=1
+      grep -E 'figure:|^(--- |ok|FAIL|integration: skipped)' <<<"$out" | sed 's/^ *//'
+      log "engine figures took $(( $(date +%s) - started ))s in all" ;;
+    *) die "unknown part '$part'; parts are: program cost archiver onair engine" ;;
   esac
 done
 exit $status
