@@ -470,7 +470,7 @@ func TestAudioPath(t *testing.T) {
 		logFile := filepath.Join(env(t, "RADIO_LOGS"), "liquidsoap.log")
 		eventually(t, 30*time.Second, "Liquidsoap's fallback switching to the VJ's stream", func() (bool, string) {
 			b, _ := os.ReadFile(logFile)
-			return bytes.Contains(b, []byte("Switch to vj")), "no 'Switch to vj' in " + logFile
+			return bytes.Contains(b, []byte("Switch to vj_audio")), "no Switch to vj_audio in " + logFile
 		})
 		t.Logf("radio_test: VJ stream cut to HLS (%s, %d bytes) and its audio on air in Liquidsoap", segment, len(data))
 	})
