@@ -6,7 +6,7 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 
-parts=(program cost archiver onair)
+parts=(program cost archiver onair relay)
 [ $# -gt 0 ] && parts=("$@")
 status=0
 for part in "${parts[@]}"; do
@@ -17,9 +17,9 @@ for part in "${parts[@]}"; do
     cost)
       log "monthly cost estimate per stack"
       go run ./cmd/cost || status=1 ;;
-    archiver|onair)
+    archiver|onair|relay)
       bash "scripts/bench/$part.sh" || status=1 ;;
-    *) die "unknown part '$part'; parts are: program cost archiver onair" ;;
+    *) die "unknown part '$part'; parts are: program cost archiver onair relay" ;;
   esac
 done
 exit $status
