@@ -8,6 +8,7 @@ import (
 	"github.com/datafruits/infra/components/radio"
 	"github.com/datafruits/infra/components/workload"
 	"github.com/datafruits/infra/internal/pulumitest"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -106,7 +107,12 @@ func TestRadioConfigurationIsRenderedAndSecretsStayInSecrets(t *testing.T) {
 		if !ok {
 			t.Fatalf("no ConfigMap %s", name)
 		}
-		return pulumitest.GetString(cm.Inputs, "data."+file)
+		// File names have dots, which GetString's path would split on.
+		v := pulumitest.Get(cm.Inputs, "data").ObjectValue()[resource.PropertyKey(file)]
+		if !v.IsString() {
+			t.Fatalf("ConfigMap %s has no %s", name, file)
+		}
+		return v.StringValue()
 	}
 	liq := config("radio-datafruits-liquidsoap-config", "radio.liq")
 	for _, want := range []string{`getenv("LIQ_SECRET")`, `getenv("ICECAST_SOURCE_PASSWORD")`, `"http://api.station.svc.cluster.local:3000"`,

@@ -15,45 +15,12 @@ export DATAFRUITS_STATE="$STATE_DIR/radio"
 state="$DATAFRUITS_STATE"
 apt_install icecast2 liquidsoap nginx libnginx-mod-rtmp ffmpeg curl
 
-pids=()
-rundirs=()
-stop_all() {
-  local i
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-    kill "${pids[$i]}" 2>/dev/null || true
-  done
-  for p in "${pids[@]}"; do
-    for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null || true
-  done
-  for d in "${rundirs[@]}"; do rm -rf "$d"; done
-}
-trap stop_all EXIT
+source "$(dirname "$0")/../lib-radio.sh"
+trap radio_stop_all EXIT
 rm -rf "$state"
 mkdir -p "$state/logs"
-
-# Daemons that drop privileges (icecast2, liquidsoap as nobody, nginx workers) get folders
-# of their own under /var/tmp: the clone may sit where other users cannot enter.
-private_dir() {
-  local d
-  d=$(mktemp -d "/var/tmp/datafruits-radio-$1.XXXXXX")
-  chmod 0755 "$d"
-  rundirs+=("$d")
-  echo "$d"
-}
-
-log "rendering the local stack under mocks and copying the radio's recorded objects"
 rendered="$state/rendered"
-mkdir -p "$rendered"
-(cd "$REPO_ROOT" && RADIO_RENDERED_DIR="$rendered" go test -tags radio -count=1 -run '^TestWriteRadioRendered$' ./infra >"$state/logs/render.log" 2>&1) ||
-  { tail -30 "$state/logs/render.log" >&2; die "rendering failed (log: $state/logs/render.log)"; }
-
-# remap FILE FROM TO: replaces one rendered value, and fails if the file does not have it
-# (a template change must not silently skip a remap).
-remap() {
-  grep -qF -- "$2" "$1" || die "remap: $1 has no '$2' (did the template change?)"
-  FROM="$2" TO="$3" perl -0pi -e 's/\Q$ENV{FROM}\E/$ENV{TO}/g' "$1"
-}
+radio_render "$rendered"
 
 port() { free_port "$1"; }
 source_port=$(port 21800); relay1_port=$(port $((source_port + 1))); relay2_port=$(port $((relay1_port + 1)))
@@ -72,46 +39,18 @@ STANDIN_API_ADDR=127.0.0.1:$api_port STANDIN_DISCORD_ADDR=127.0.0.1:$discord_por
   STANDIN_LIQ_SECRET_FILE="$rendered/api-secret-env/LIQ_SECRET" STANDIN_DJS="dj-fruit:good-password" \
   STANDIN_STREAM_KEYS="vj-key-1" STANDIN_MEDIA_DIR="$media" STANDIN_NEXT_TRACK="http://127.0.0.1:$api_port/media/backup.mp3" \
   "$state/standin" >"$state/logs/standin.log" 2>&1 &
-pids+=($!)
+radio_pids+=($!)
 
-# Icecast: the rendered icecast.xml and icecast-start.sh, with the rendered env and the
-# recorded Secret files, run as icecast2 (Icecast refuses root).
-start_icecast() { # name config-group secrets-group port
-  local run
-  run=$(private_dir "$1")
-  mkdir -p "$run/etc" "$run/secrets" "$run/run"
-  cp "$rendered/$2/icecast.xml" "$rendered/$2/icecast-start.sh" "$run/etc/"
-  cp "$rendered/$3/"* "$run/secrets/"
-  remap "$run/etc/icecast.xml" "<port>8000</port>" "<port>$4</port>"
-  remap "$run/etc/icecast.xml" "<bind-address>0.0.0.0</bind-address>" "<bind-address>127.0.0.1</bind-address>"
-  remap "$run/etc/icecast.xml" "<logdir>$(cat "$rendered/icecast-env/ICECAST_RUN_DIR")</logdir>" "<logdir>$run/run</logdir>"
-  if grep -q '<master-server>' "$run/etc/icecast.xml"; then
-    remap "$run/etc/icecast.xml" "<master-server>icecast</master-server>" "<master-server>127.0.0.1</master-server>"
-    remap "$run/etc/icecast.xml" "<master-server-port>8000</master-server-port>" "<master-server-port>$source_port</master-server-port>"
-  fi
-  chown -R icecast2: "$run"
-  chmod 0700 "$run/secrets"
-  ICECAST_TEMPLATE="$run/etc/icecast.xml" ICECAST_SECRETS_DIR="$run/secrets" ICECAST_RUN_DIR="$run/run" \
-    setpriv --reuid=icecast2 --regid="$(id -g icecast2)" --init-groups \
-    sh "$run/etc/icecast-start.sh" >"$state/logs/$1.log" 2>&1 &
-  pids+=($!)
-}
-wait_http() { # url what
-  for _ in $(seq 1 300); do
-    curl -fsS -o /dev/null "$1" 2>/dev/null && return 0
-    sleep 0.2
-  done
-  die "$2 did not answer at $1 (logs in $state/logs)"
-}
-start_icecast icecast icecast-config icecast-secrets "$source_port"
-wait_http "http://127.0.0.1:$source_port/status-json.xsl" "the source Icecast"
-start_icecast relay1 relay-config relay-secrets "$relay1_port"
-start_icecast relay2 relay-config relay-secrets "$relay2_port"
-wait_http "http://127.0.0.1:$relay1_port/status-json.xsl" "relay 1"
-wait_http "http://127.0.0.1:$relay2_port/status-json.xsl" "relay 2"
+# Icecast: the source server and two relays (radio_start_icecast, scripts/lib-radio.sh).
+radio_start_icecast icecast icecast-config icecast-secrets "$source_port" "$source_port"
+radio_wait_http "http://127.0.0.1:$source_port/status-json.xsl" "the source Icecast"
+radio_start_icecast relay1 relay-config relay-secrets "$relay1_port" "$source_port"
+radio_start_icecast relay2 relay-config relay-secrets "$relay2_port" "$source_port"
+radio_wait_http "http://127.0.0.1:$relay1_port/status-json.xsl" "relay 1"
+radio_wait_http "http://127.0.0.1:$relay2_port/status-json.xsl" "relay 2"
 
 # Liquidsoap: the rendered radio.liq, the recorded secret env, as an unprivileged user.
-liq=$(private_dir liquidsoap)
+liq=$(radio_private_dir liquidsoap)
 mkdir -p "$liq/recordings"
 cp "$rendered/liquidsoap-config/radio.liq" "$liq/radio.liq"
 recordings_dir=$(cat "$rendered/archiver-env/ARCHIVER_WATCH_DIR")
@@ -128,13 +67,13 @@ chown -R nobody: "$liq"
   for f in "$rendered/liquidsoap-secret-env/"*; do export "$(basename "$f")=$(cat "$f")"; done
   exec env HOME="$liq" setpriv --reuid=nobody --regid=nogroup --clear-groups liquidsoap "$liq/radio.liq"
 ) >"$state/logs/liquidsoap.log" 2>&1 &
-pids+=($!)
+radio_pids+=($!)
 log "waiting for Liquidsoap (its start-up takes a while on two cores)"
-wait_http "http://127.0.0.1:$liq_metrics_port/metrics" "Liquidsoap's metrics"
+radio_wait_http "http://127.0.0.1:$liq_metrics_port/metrics" "Liquidsoap's metrics"
 
 # nginx with the RTMP module on the rendered nginx.conf; Debian loads modules from its own
 # nginx.conf, the rendered one has no load_module line, so -g adds it.
-video=$(private_dir video)
+video=$(radio_private_dir video)
 cp "$rendered/video-config/nginx.conf" "$video/nginx.conf"
 remap "$video/nginx.conf" "listen 0.0.0.0:1935;" "listen 127.0.0.1:$video_rtmp_port;"
 remap "$video/nginx.conf" "listen 0.0.0.0:8080;" "listen 127.0.0.1:$video_http_port;"
@@ -145,8 +84,8 @@ mkdir -p "$video/run/hls"
 chown -R nobody: "$video/run"
 nginx -e stderr -c "$video/nginx.conf" -g "load_module /usr/lib/nginx/modules/ngx_rtmp_module.so; user nobody nogroup;" \
   >"$state/logs/nginx.log" 2>&1 &
-pids+=($!)
-wait_http "http://127.0.0.1:$video_http_port/healthz" "nginx"
+radio_pids+=($!)
+radio_wait_http "http://127.0.0.1:$video_http_port/healthz" "nginx"
 
 # onair with its rendered settings; the relays' headless Service becomes the two relays.
 log "building onair"
@@ -158,8 +97,8 @@ log "building onair"
     DISCORD_WEBHOOK_URL="http://127.0.0.1:$discord_port/webhook"
   exec "$state/onair"
 ) >"$state/logs/onair.log" 2>&1 &
-pids+=($!)
-wait_http "http://127.0.0.1:$onair_port/livez" "onair"
+radio_pids+=($!)
+radio_wait_http "http://127.0.0.1:$onair_port/livez" "onair"
 
 log "scenarios (go test ./test/radio)"
 cd "$REPO_ROOT"
