@@ -4,7 +4,6 @@
 # shellcheck shell=bash
 
 radio_pids=()
-radio_rundirs=()
 
 # radio_stop_all stops every process started here (newest first) and removes their folders.
 radio_stop_all() {
@@ -16,7 +15,11 @@ radio_stop_all() {
     for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$p" 2>/dev/null || true
   done
-  for p in "${radio_rundirs[@]}"; do rm -rf "$p"; done
+  # radio_private_dir runs in $(...), a subshell: its folders are listed in a file.
+  if [ -f "$DATAFRUITS_STATE/rundirs" ]; then
+    while read -r p; do rm -rf "$p"; done <"$DATAFRUITS_STATE/rundirs"
+    rm -f "$DATAFRUITS_STATE/rundirs"
+  fi
 }
 
 # radio_private_dir NAME prints a new 0755 folder under /var/tmp: daemons that drop privileges
@@ -25,7 +28,7 @@ radio_private_dir() {
   local d
   d=$(mktemp -d "/var/tmp/datafruits-radio-$1.XXXXXX")
   chmod 0755 "$d"
-  radio_rundirs+=("$d")
+  echo "$d" >>"$DATAFRUITS_STATE/rundirs"
   echo "$d"
 }
 

@@ -13,6 +13,7 @@ export DATAFRUITS_STATE="$STATE_DIR/bench-relay"
 state="$DATAFRUITS_STATE"
 apt_install icecast2 ffmpeg curl
 trap radio_stop_all EXIT
+radio_stop_all # folders a killed run listed
 rm -rf "$state"
 mkdir -p "$state/logs"
 radio_render "$state/rendered"

@@ -17,6 +17,7 @@ apt_install icecast2 liquidsoap nginx libnginx-mod-rtmp ffmpeg curl
 
 source "$(dirname "$0")/../lib-radio.sh"
 trap radio_stop_all EXIT
+radio_stop_all # folders a killed run listed
 rm -rf "$state"
 mkdir -p "$state/logs"
 rendered="$state/rendered"
