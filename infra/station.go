@@ -15,6 +15,12 @@ import (
 // stationNamespace holds the station's web workloads; each radio has its own.
 const stationNamespace = "station"
 
+// Ports of the API (Falcon) and of the video server's HLS.
+const (
+	apiPort       = 3000
+	videoHTTPPort = 8080
+)
+
 // Station is the RFC's workloads.
 type Station struct {
 	// Endpoints are every public way into the station.
@@ -102,21 +108,38 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		"S3_BUCKET": f.S3.Media, "S3_ENDPOINT": f.S3.Endpoint, "SECRET_KEY_BASE": secretKeyBase,
 		"CDN_URL": f.S3.MediaURL,
 	}
-	apiKeys := []string{"CDN_URL", "DATABASE_URL", "REDIS_HOST", "REDIS_PASSWORD", "REDIS_URL", "S3_BUCKET", "S3_ENDPOINT", "S3_KEY", "S3_SECRET", "SECRET_KEY_BASE"}
+	// One liq secret for the API and every station's Liquidsoap: the API checks the
+	// `liq-secret` header against LIQ_SECRET (config/secrets.yml, production).
+	liqSecret, err := secret("liq-secret", 64)
+	if err != nil {
+		return nil, err
+	}
+	apiSecrets["LIQ_SECRET"] = liqSecret
+	apiKeys := []string{"CDN_URL", "DATABASE_URL", "LIQ_SECRET", "REDIS_HOST", "REDIS_PASSWORD", "REDIS_URL", "S3_BUCKET", "S3_ENDPOINT", "S3_KEY", "S3_SECRET", "SECRET_KEY_BASE"}
 	for _, name := range cfg.Secrets.APIEnvNames {
 		apiSecrets[name] = cfg.Secrets.APIEnv.MapIndex(pulumi.String(name))
 		apiKeys = append(apiKeys, name)
 	}
 	apiEgress := append(egress("postgres", "valkey", "s3"), netpol.Internet(443))
+	// Each station's Liquidsoap calls the API (DJ logins, notifications, the backup
+	// playlist); the video server checks VJs' stream keys with it.
+	apiPeer := netpol.Peer{Namespace: stationNamespace, PodLabels: map[string]string{"app.kubernetes.io/name": "api"}, Ports: []int{apiPort}}
+	videoPeer := netpol.Peer{Namespace: stationNamespace, PodLabels: map[string]string{"app.kubernetes.io/name": "video"}}
+	apiFrom := []netpol.Peer{{PodLabels: videoPeer.PodLabels, Ports: []int{apiPort}}}
+	for _, st := range cfg.Stations {
+		apiFrom = append(apiFrom, netpol.Peer{
+			Namespace: "radio-" + st.Name, PodLabels: map[string]string{"app.kubernetes.io/name": "radio-" + st.Name + "-liquidsoap"}, Ports: []int{apiPort},
+		})
+	}
 	if err := add("api", &workload.Args{
-		Image: cfg.Images["api"], Ports: []workload.Port{{Name: "http", Number: 3000}},
+		Image: cfg.Images["api"], Ports: []workload.Port{{Name: "http", Number: apiPort}},
 		Env: apiEnv, SecretEnv: apiSecrets, SecretEnvKeys: apiKeys,
 		// The API has no health route: a TCP probe on its port.
 		Probe: &workload.Probe{Port: "http", StartupSeconds: 180}, Scaling: scaling("api"),
 		Resources: workload.Resources{CPU: "250m", Memory: "768Mi"},
 		// Rails writes tmp/ and log/ beside the app.
 		WritableRootFilesystem: true,
-		Route:                  &workload.Route{Host: host("api")}, EgressTo: apiEgress,
+		Route:                  &workload.Route{Host: host("api")}, EgressTo: apiEgress, IngressFrom: apiFrom,
 	}); err != nil {
 		return nil, err
 	}
@@ -183,17 +206,32 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		return nil, err
 	}
 
-	// Video: nginx-rtmp takes one VJ's RTMP on the TCP entrypoint and serves
-	// HLS; a single instance (publisher and players must meet in one pod).
+	// Video: nginx-rtmp takes one VJ's RTMP on the TCP entrypoint, serves HLS and pushes
+	// the stream to the first station's Liquidsoap; a single instance (publisher and
+	// players must meet in one pod). It runs the configuration the program renders.
+	first := cfg.Stations[0]
+	videoConf, err := radio.RenderVideo(radio.VideoConfig(stacks.RTMPPort, videoHTTPPort,
+		radio.LiquidsoapHost("radio-"+first.Name, "radio-"+first.Name), fmt.Sprintf("http://api.%s.svc.cluster.local:%d/dj_login", stationNamespace, apiPort)))
+	if err != nil {
+		return nil, err
+	}
 	if err := add("video", &workload.Args{
 		Image: cfg.Images["video"],
-		Ports: []workload.Port{{Name: "rtmp", Number: stacks.RTMPPort}, {Name: "http", Number: 8080}},
-		Probe: &workload.Probe{Port: "rtmp"}, Replicas: 1, Recreate: true,
+		// The viz image's nginx, built with the RTMP module, on the mounted configuration.
+		Command:     []string{"/usr/local/nginx/sbin/nginx", "-c", "/etc/video/nginx.conf"},
+		ConfigFiles: &workload.ConfigFiles{MountPath: "/etc/video", Files: map[string]string{"nginx.conf": string(videoConf)}},
+		Ports:       []workload.Port{{Name: "rtmp", Number: stacks.RTMPPort}, {Name: "http", Number: videoHTTPPort}},
+		Probe:       &workload.Probe{Port: "rtmp"}, Replicas: 1, Recreate: true,
 		Resources: workload.Resources{CPU: "250m", Memory: "256Mi"},
-		// nginx writes its pid, caches and HLS segments all over the image.
-		WritableRootFilesystem: true,
+		// nginx writes its pid, temp files and HLS segments under /var/run/video; the
+		// image's own nginx also opens logs under /usr/local/nginx.
+		WritableRootFilesystem: true, ScratchPaths: []string{"/var/run/video"},
 		Route:                  &workload.Route{Host: host("video"), Port: "http", LongLived: true},
 		TCPRoutes:              []workload.TCPRoute{{Entrypoint: rtmpEntrypoint, Host: host("video"), ExternalPort: stacks.RTMPPort, Port: "rtmp"}},
+		EgressTo: []netpol.Peer{
+			apiPeer,
+			{Namespace: "radio-" + first.Name, PodLabels: map[string]string{"app.kubernetes.io/name": "radio-" + first.Name + "-liquidsoap"}, Ports: []int{radio.RTMPInPort}},
+		},
 	}); err != nil {
 		return nil, err
 	}
@@ -202,8 +240,12 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 	if cfg.Secrets.HasDiscordWebhook {
 		discord = cfg.Secrets.DiscordWebhookURL
 	}
-	for _, st := range cfg.Stations {
+	for i, st := range cfg.Stations {
 		relays := cfg.Scaling["relay"]
+		var videoFrom *netpol.Peer
+		if i == 0 {
+			videoFrom = &videoPeer
+		}
 		r, err := radio.New(ctx, "radio-"+st.Name, &radio.Args{
 			Station: st.Name, Namespace: "radio-" + st.Name, Images: cfg.Images,
 			StreamHost: host(st.StreamHost), DJHost: host(st.DJHost),
@@ -217,6 +259,12 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 				Egress: egress("postgres", "s3"),
 			},
 			AllowedOrigins: siteOrigins(cfg), DiscordWebhookURL: discord, Platform: p.Refs,
+			LiqSecret: liqSecret, VideoFrom: videoFrom,
+			API: radio.API{
+				URL: fmt.Sprintf("http://api.%s.svc.cluster.local:%d", stationNamespace, apiPort),
+				// The API picks the radio by the Host's subdomain: <station>.<domain>.
+				Host: st.Name + "." + cfg.Domain, Peer: apiPeer,
+			},
 		}, k8s, pulumi.DependsOn(p.Namespaces))
 		if err != nil {
 			return nil, err

@@ -94,9 +94,10 @@ func TestStationWorkloads(t *testing.T) {
 	if pulumitest.GetNumber(ls.Inputs, "spec.replicas") != 1 || pulumitest.GetString(ls.Inputs, "spec.strategy.type") != "Recreate" {
 		t.Errorf("Liquidsoap must be exactly one replica with Recreate")
 	}
-	lsEnv := envOf(mocks, container(ls, 0))
-	if lsEnv["ICECAST_HOST"] != "icecast" {
-		t.Errorf("Liquidsoap pushes to %q, want the Service named icecast", lsEnv["ICECAST_HOST"])
+	lsConfig, _ := mocks.Find("kubernetes:core/v1:ConfigMap", "radio-datafruits-liquidsoap-config")
+	if script := pulumitest.Get(lsConfig.Inputs, "data").ObjectValue()["radio.liq"]; !script.IsString() ||
+		!strings.Contains(script.StringValue(), `host="icecast", port=8000`) {
+		t.Errorf("Liquidsoap's rendered script must push to the Service named icecast")
 	}
 	if name := pulumitest.GetString(container(ls, 1), "name"); name != "archiver" {
 		t.Errorf("Liquidsoap's sidecar = %q, want archiver", name)
@@ -314,8 +315,9 @@ func TestSecondStationAddsOnlyARadio(t *testing.T) {
 	}
 	sort.Strings(changed)
 	// The status page's config Secret is named by its content, so its
-	// Deployment rolls to the new checks.
-	wantChanged := []string{"kubernetes:apps/v1:Deployment statuspage", "kubernetes:core/v1:Secret statuspage-files", "kubernetes:core/v1:Service ingress-service", "kubernetes:helm.sh/v3:Release ingress-traefik", "kubernetes:networking.k8s.io/v1:NetworkPolicy platform-allow-layer", "kubernetes:networking.k8s.io/v1:NetworkPolicy statuspage"}
+	// Deployment rolls to the new checks; the API's policy admits each
+	// station's Liquidsoap.
+	wantChanged := []string{"kubernetes:apps/v1:Deployment statuspage", "kubernetes:core/v1:Secret statuspage-files", "kubernetes:core/v1:Service ingress-service", "kubernetes:helm.sh/v3:Release ingress-traefik", "kubernetes:networking.k8s.io/v1:NetworkPolicy api", "kubernetes:networking.k8s.io/v1:NetworkPolicy platform-allow-layer", "kubernetes:networking.k8s.io/v1:NetworkPolicy statuspage"}
 	if strings.Join(changed, "\n") != strings.Join(wantChanged, "\n") {
 		t.Errorf("changed resources:\n%s\nwant:\n%s", strings.Join(changed, "\n"), strings.Join(wantChanged, "\n"))
 	}

@@ -9,7 +9,7 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 
-parts=(program cost archiver onair engine)
+parts=(program cost archiver onair relay engine)
 [ $# -gt 0 ] && parts=("$@")
 status=0
 for part in "${parts[@]}"; do
@@ -20,7 +20,7 @@ for part in "${parts[@]}"; do
     cost)
       log "monthly cost estimate per stack"
       go run ./cmd/cost || status=1 ;;
-    archiver|onair)
+    archiver|onair|relay)
       bash "scripts/bench/$part.sh" || status=1 ;;
     engine)
       log "real engine: up with the charts, a no-op preview and second up, previews of staging and prod"
@@ -28,7 +28,7 @@ for part in "${parts[@]}"; do
       out=$(bash scripts/test/integration.sh -test.run 'TestLocalStackUp|TestNoChangesOnSecondRun|TestPreviewStagingAndProd' 2>&1) || status=1
       grep -E 'figure:|^(--- |ok|FAIL|integration: skipped)' <<<"$out" | sed 's/^ *//'
       log "engine figures took $(( $(date +%s) - started ))s in all" ;;
-    *) die "unknown part '$part'; parts are: program cost archiver onair engine" ;;
+    *) die "unknown part '$part'; parts are: program cost archiver onair relay engine" ;;
   esac
 done
 exit $status

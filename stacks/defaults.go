@@ -44,6 +44,10 @@ var DefaultScaling = map[string]Scaling{
 	"relay":     {Min: 1, Max: 4},
 }
 
+// IngressPorts are the ports Traefik's own entrypoints listen on in its pod (web, websecure,
+// its ping/dashboard and metrics entrypoints of the chart): a DJ entrypoint must not take one.
+var IngressPorts = []int{8000, 8080, 8443, 9100}
+
 // RTMPPort is the TCP port VJs stream video to.
 const RTMPPort = 1935
 

@@ -324,8 +324,8 @@ func (r *reader) stations() []Station {
 			}
 			seenHost[h] = true
 		}
-		if s.DJPort < 1024 || s.DJPort > 65535 || s.DJPort == RTMPPort || seenPort[s.DJPort] {
-			r.fail(key+".djPort", strconv.Itoa(s.DJPort), fmt.Sprintf("a TCP port from 1024 to 65535, unique per station, not %d (RTMP)", RTMPPort))
+		if s.DJPort < 1024 || s.DJPort > 65535 || s.DJPort == RTMPPort || seenPort[s.DJPort] || slices.Contains(IngressPorts, s.DJPort) {
+			r.fail(key+".djPort", strconv.Itoa(s.DJPort), fmt.Sprintf("a TCP port from 1024 to 65535, unique per station, not %d (RTMP) nor one of the ingress's own ports %v", RTMPPort, IngressPorts))
 		}
 		seenPort[s.DJPort] = true
 	}

@@ -96,6 +96,8 @@ func TestLoadRejectsBadConfiguration(t *testing.T) {
 		{"chart mirror other scheme", map[string]string{"datafruits:chartMirror": "oci://ghcr.io/charts"}, nil, "datafruits:chartMirror", "oci://ghcr.io/charts", "http(s) Helm repository URL"},
 		{"duplicate DJ port", map[string]string{"datafruits:stations": `[{"name":"a"},{"name":"b","djPort":9000}]`}, nil, "datafruits:stations[1].djPort", "9000", "unique per station"},
 		{"station name", map[string]string{"datafruits:stations": `[{"name":"Data Fruits"}]`}, nil, "datafruits:stations[0].name", "Data Fruits", "DNS label"},
+		{"station name is a mount", map[string]string{"datafruits:stations": `[{"name":"datafruits.mp3"}]`}, nil, "datafruits:stations[0].name", "datafruits.mp3", "DNS label"},
+		{"DJ port on the ingress's websecure", map[string]string{"datafruits:stations": `[{"name":"a","djPort":8443}]`}, nil, "datafruits:stations[0].djPort", "8443", "ingress's own ports [8000 8080 8443 9100]"},
 		{"missing acme email", map[string]string{"datafruits:acmeEmail": ""}, nil, "datafruits:acmeEmail", `""`, "required"},
 		{"acme server", map[string]string{"datafruits:acmeServer": "zerossl"}, nil, "datafruits:acmeServer", "zerossl", "production, staging, self-signed"},
 		{"webhook in plain text", map[string]string{"datafruits:discordWebhookUrl": "https://discord.com/api/webhooks/1/x"}, nil, "datafruits:discordWebhookUrl", "plain text, not shown", "pulumi config set --secret discordWebhookUrl"},

@@ -7,6 +7,7 @@ package radio
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -45,8 +46,25 @@ type Args struct {
 	AllowedOrigins []string
 	// DiscordWebhookURL receives announcements (secret; optional).
 	DiscordWebhookURL pulumi.StringInput
+	// LiqSecret is the shared secret Liquidsoap sends the API as `liq-secret` (required, secret).
+	LiqSecret pulumi.StringInput
+	// API is how Liquidsoap reaches the API in the cluster (required).
+	API API
+	// VideoFrom is the video server, allowed to push RTMP to Liquidsoap (optional; none when empty).
+	VideoFrom *netpol.Peer
 	// Platform names the ingress and monitoring namespaces (required).
 	Platform workload.PlatformRefs
+}
+
+// API is the API as Liquidsoap calls it.
+type API struct {
+	// URL is its in-cluster base URL, e.g. http://api.station.svc.cluster.local:3000 (required).
+	URL string
+	// Host is the Host header that selects this station's radio: the API picks the radio by
+	// the Host's subdomain (required, e.g. datafruits.datafruits.fm).
+	Host string
+	// Peer selects the API's pods and port, for the network policy (required).
+	Peer netpol.Peer
 }
 
 // Archive is where the archiver puts recordings.
@@ -88,10 +106,87 @@ type Radio struct {
 const (
 	icecastPort  = 8000
 	harborPort   = 9000
-	rtmpInPort   = 1936
+	rtmpInPort   = RTMPInPort
+	metricsPort  = 9100
 	archiverPort = 8080
 	onairPort    = 8081
 )
+
+// RTMPInPort is where Liquidsoap takes the video server's RTMP push.
+const RTMPInPort = 1936
+
+// Paths inside the station's containers.
+const (
+	icecastConfigDir  = "/etc/icecast"
+	icecastSecretsDir = "/run/secrets/icecast"
+	icecastRunDir     = "/var/run/icecast"
+	liquidsoapDir     = "/etc/liquidsoap"
+	recordingsDir     = "/recordings/archive"
+	// RTMPApp and RTMPStream are where the video server pushes the VJ's stream on Liquidsoap.
+	RTMPApp, RTMPStream = "live", "vj"
+)
+
+// RelayCPU is a relay's CPU request, the budget the autoscaler's target is a share of, and
+// RelayMaxListeners what one relay accepts: `make bench` measures how many listeners a
+// relay serves within RelayCPU (docs/radio.md); the cap leaves headroom above the
+// autoscaler's 70% target so a scale-out happens before listeners are refused.
+const (
+	RelayCPU          = "100m"
+	RelayMaxListeners = 500
+)
+
+// RelayUpdateSeconds is how often a relay asks the source server for its mounts.
+const RelayUpdateSeconds = 10
+
+// IcecastConfig is the source server's configuration for a station.
+func IcecastConfig(station, hostname string) Icecast {
+	return Icecast{
+		Station: station, Hostname: hostname, AdminEmail: "radio@" + hostname,
+		BindAddress: "0.0.0.0", Port: icecastPort,
+		// Sources: two mounts plus room for a reconnect overlapping the old connection.
+		MaxClients: 100, MaxSources: 4, SourceTimeoutSeconds: 10, BurstSize: 131070,
+		ShareDir: "/usr/share/icecast2", LogDir: icecastRunDir,
+	}
+}
+
+// RelayConfig is a listener relay's configuration: every mount of the source server.
+func RelayConfig(station, hostname string, maxListeners int) Icecast {
+	c := IcecastConfig(station, hostname)
+	c.MaxClients, c.MaxSources = maxListeners, 4
+	c.Master = &IcecastMaster{Host: "icecast", Port: icecastPort, UpdateIntervalSeconds: RelayUpdateSeconds}
+	return c
+}
+
+// LiquidsoapConfig is the station's Liquidsoap configuration.
+func LiquidsoapConfig(station string, api API) Liquidsoap {
+	return Liquidsoap{
+		Station: station, BindAddress: "0.0.0.0",
+		HarborPort: harborPort, HarborBufferSeconds: 5, HarborMaxSeconds: 20,
+		IcecastHost: "icecast", IcecastPort: icecastPort,
+		APIURL: api.URL, APIHost: api.Host, APITimeoutMillis: 5000,
+		RecordingsDir: recordingsDir, ReconnectWindowSeconds: 60,
+		RTMPPort: rtmpInPort, RTMPApp: RTMPApp, RTMPStream: RTMPStream, MetricsPort: metricsPort,
+		// 20 s below -40 dB: longer than a quiet fade, short enough for the alert to matter.
+		DeadAirSeconds: 20, DeadAirThresholdDB: -40,
+		MP3Bitrate: 128, VorbisQuality: "0.4",
+	}
+}
+
+// VideoConfig is the video server's configuration; it pushes to the Liquidsoap at
+// liquidsoapHost and checks publishers' stream keys at publishAuthURL.
+func VideoConfig(rtmpPort, httpPort int, liquidsoapHost, publishAuthURL string) Video {
+	return Video{
+		BindAddress: "0.0.0.0", RTMPPort: rtmpPort, HTTPPort: httpPort, App: "live",
+		PublishAuthURL: publishAuthURL, RunDir: "/var/run/video",
+		HLSFragmentSeconds: 2, HLSPlaylistSeconds: 12,
+		LiquidsoapHost: liquidsoapHost, LiquidsoapRTMPPort: rtmpInPort, LiquidsoapApp: RTMPApp, LiquidsoapStream: RTMPStream,
+	}
+}
+
+// LiquidsoapHost is the in-cluster host of a station's Liquidsoap (its harbor and RTMP input).
+func LiquidsoapHost(name, namespace string) string {
+	return name + "-liquidsoap." + namespace + ".svc.cluster.local"
+}
 
 // New declares the station.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Radio, error) {
@@ -126,27 +221,39 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	if err != nil {
 		return nil, err
 	}
-	icecastSecrets := pulumi.StringMap{
-		"ICECAST_SOURCE_PASSWORD": source.Result,
-		"ICECAST_ADMIN_PASSWORD":  admin.Result,
-		"ICECAST_RELAY_PASSWORD":  relay.Result,
+	// Icecast reads its passwords from files the start script fills in (never a ConfigMap).
+	icecastFiles := &workload.SecretFiles{
+		MountPath: icecastSecretsDir,
+		Files:     pulumi.StringMap{"source-password": source.Result, "relay-password": relay.Result, "admin-password": admin.Result},
+		Names:     []string{"admin-password", "relay-password", "source-password"},
 	}
-	icecastSecretKeys := []string{"ICECAST_ADMIN_PASSWORD", "ICECAST_RELAY_PASSWORD", "ICECAST_SOURCE_PASSWORD"}
 	labels := map[string]string{"datafruits.fm/station": args.Station}
 	peer := func(workloadName string, ports ...int) netpol.Peer {
 		return netpol.Peer{PodLabels: map[string]string{"app.kubernetes.io/name": workloadName}, Ports: ports}
 	}
 	icecastProbe := &workload.Probe{HTTPPath: "/status-json.xsl", Port: "http"}
+	icecastEnv := map[string]string{
+		"ICECAST_TEMPLATE": icecastConfigDir + "/icecast.xml", "ICECAST_SECRETS_DIR": icecastSecretsDir, "ICECAST_RUN_DIR": icecastRunDir,
+	}
+	icecastCommand := []string{"/bin/sh", icecastConfigDir + "/icecast-start.sh"}
+	sourceXML, err := RenderIcecast(IcecastConfig(args.Station, args.StreamHost))
+	if err != nil {
+		return nil, err
+	}
+	relayXML, err := RenderIcecast(RelayConfig(args.Station, args.StreamHost, RelayMaxListeners))
+	if err != nil {
+		return nil, err
+	}
 
 	// The source Icecast: Liquidsoap's only destination. The Service must be
-	// named "icecast": that is the host Liquidsoap pushes to.
+	// named "icecast": that is the host Liquidsoap and the relays use.
 	if _, err := workload.New(ctx, name+"-icecast", &workload.Args{
 		Namespace: args.Namespace, ServiceName: "icecast", Image: args.Images["icecast"],
-		Ports:     []workload.Port{{Name: "http", Number: icecastPort}},
-		Env:       map[string]string{"ICECAST_HOSTNAME": args.StreamHost, "ICECAST_MAX_SOURCES": "4"},
-		SecretEnv: icecastSecrets, SecretEnvKeys: icecastSecretKeys,
-		Probe: icecastProbe, Resources: workload.Resources{CPU: "100m", Memory: "128Mi"},
-		ScratchPaths: []string{"/tmp", "/var/log/icecast2"},
+		Command: icecastCommand, Env: icecastEnv, SecretFiles: icecastFiles,
+		ConfigFiles: &workload.ConfigFiles{MountPath: icecastConfigDir, Files: map[string]string{"icecast.xml": string(sourceXML), "icecast-start.sh": IcecastStartScript}},
+		Ports:       []workload.Port{{Name: "http", Number: icecastPort}},
+		Probe:       icecastProbe, Resources: workload.Resources{CPU: "100m", Memory: "128Mi"},
+		ScratchPaths: []string{"/tmp", icecastRunDir},
 		IngressFrom:  []netpol.Peer{peer(name+"-liquidsoap", icecastPort), peer(name+"-relay", icecastPort), peer(name+"-onair", icecastPort)},
 		Platform:     args.Platform, Labels: labels,
 	}, parent, after); err != nil {
@@ -157,24 +264,22 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	// out through relays of it, not replicas of it.
 	relayWorkload, err := workload.New(ctx, name+"-relay", &workload.Args{
 		Namespace: args.Namespace, Image: args.Images["icecast"],
-		Ports: []workload.Port{{Name: "http", Number: icecastPort}},
-		Env: map[string]string{
-			"ICECAST_HOSTNAME": args.StreamHost, "ICECAST_RELAY_MASTER": "icecast",
-			"ICECAST_RELAY_MASTER_PORT": strconv.Itoa(icecastPort), "ICECAST_MAX_CLIENTS": "500",
-		},
-		SecretEnv: icecastSecrets, SecretEnvKeys: icecastSecretKeys,
-		Probe: icecastProbe, Resources: workload.Resources{CPU: "100m", Memory: "128Mi"},
-		Scaling: &args.Relays, ScratchPaths: []string{"/tmp", "/var/log/icecast2"},
-		Route:    &workload.Route{Host: args.StreamHost, LongLived: true, HealthPath: "/status-json.xsl"},
-		EgressTo: []netpol.Peer{peer(name+"-icecast", icecastPort)},
-		Platform: args.Platform, Labels: labels,
+		Command: icecastCommand, Env: icecastEnv, SecretFiles: icecastFiles,
+		ConfigFiles: &workload.ConfigFiles{MountPath: icecastConfigDir, Files: map[string]string{"icecast.xml": string(relayXML), "icecast-start.sh": IcecastStartScript}},
+		Ports:       []workload.Port{{Name: "http", Number: icecastPort}},
+		Probe:       icecastProbe, Resources: workload.Resources{CPU: RelayCPU, Memory: "128Mi"},
+		Scaling: &args.Relays, ScratchPaths: []string{"/tmp", icecastRunDir}, Headless: true,
+		Route:       &workload.Route{Host: args.StreamHost, LongLived: true, HealthPath: "/status-json.xsl"},
+		IngressFrom: []netpol.Peer{peer(name+"-onair", icecastPort)},
+		EgressTo:    []netpol.Peer{peer(name+"-icecast", icecastPort)},
+		Platform:    args.Platform, Labels: labels,
 	}, parent, after)
 	if err != nil {
 		return nil, err
 	}
 
 	archiverEnv := map[string]string{
-		"ARCHIVER_STATION": args.Station, "ARCHIVER_WATCH_DIR": "/recordings/archive",
+		"ARCHIVER_STATION": args.Station, "ARCHIVER_WATCH_DIR": recordingsDir,
 		"ARCHIVER_LISTEN_ADDR": fmt.Sprintf(":%d", archiverPort), "S3_REGION": args.Archive.S3Region,
 		"S3_FORCE_PATH_STYLE": strconv.FormatBool(args.Archive.ForcePathStyle),
 	}
@@ -188,21 +293,40 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		archiverSecrets["DISCORD_WEBHOOK_URL"] = args.DiscordWebhookURL
 		archiverKeys = append(archiverKeys, "DISCORD_WEBHOOK_URL")
 	}
+	script, err := RenderLiquidsoap(LiquidsoapConfig(args.Station, args.API))
+	if err != nil {
+		return nil, err
+	}
+	liquidsoapIngress := []netpol.Peer{
+		// Prometheus scrapes the dead-air gauge; the workload's metrics port is the archiver's.
+		{Namespace: args.Platform.MonitoringNamespace, Ports: []int{metricsPort}},
+	}
+	if args.VideoFrom != nil {
+		video := *args.VideoFrom
+		video.Ports = []int{rtmpInPort}
+		liquidsoapIngress = append(liquidsoapIngress, video)
+	}
 	// Liquidsoap: exactly one writer of the recordings volume, so one replica
 	// and Recreate (a rolling update would start a second pod on the same volume).
+	// It runs the script the program rendered, not the one baked into the station's
+	// image: the image is pinned to the Liquidsoap minor the script is tested on.
 	if _, err := workload.New(ctx, name+"-liquidsoap", &workload.Args{
 		Namespace: args.Namespace, Image: args.Images["liquidsoap"],
-		Ports: []workload.Port{{Name: "harbor", Number: harborPort}, {Name: "rtmp-in", Number: rtmpInPort}},
-		Env: map[string]string{
-			"ICECAST_HOST": "icecast", "ICECAST_PORT": strconv.Itoa(icecastPort), "STATION": args.Station,
-			"HARBOR_PORT": strconv.Itoa(harborPort), "RECORDINGS_DIR": "/recordings/archive", "HLS_DIR": "/recordings/hls",
+		Command:     []string{"liquidsoap", liquidsoapDir + "/radio.liq"},
+		ConfigFiles: &workload.ConfigFiles{MountPath: liquidsoapDir, Files: map[string]string{"radio.liq": string(script)}},
+		Ports: []workload.Port{
+			{Name: "harbor", Number: harborPort}, {Name: "rtmp-in", Number: rtmpInPort}, {Name: "liq-metrics", Number: metricsPort},
 		},
-		SecretEnv: pulumi.StringMap{"ICECAST_SOURCE_PASSWORD": source.Result}, SecretEnvKeys: []string{"ICECAST_SOURCE_PASSWORD"},
-		Probe: &workload.Probe{Port: "harbor"}, Resources: workload.Resources{CPU: "250m", Memory: "512Mi"},
+		SecretEnv:     pulumi.StringMap{"ICECAST_SOURCE_PASSWORD": source.Result, "LIQ_SECRET": args.LiqSecret},
+		SecretEnvKeys: []string{"ICECAST_SOURCE_PASSWORD", "LIQ_SECRET"},
+		Probe:         &workload.Probe{Port: "harbor"}, Resources: workload.Resources{CPU: "250m", Memory: "512Mi"},
 		Replicas: 1, Recreate: true, ScratchPaths: []string{"/tmp"},
 		Volume:      &workload.Volume{Name: "recordings", MountPath: "/recordings", Size: args.RecordingsSize, StorageClass: args.StorageClass},
 		TCPRoutes:   []workload.TCPRoute{{Entrypoint: args.DJEntrypoint, Host: args.DJHost, ExternalPort: args.DJPort, Port: "harbor"}},
-		EgressTo:    append([]netpol.Peer{peer(name+"-icecast", icecastPort), netpol.Internet(443)}, args.Archive.Egress...),
+		IngressFrom: liquidsoapIngress,
+		// Liquidsoap: Icecast and the API (DJ logins, notifications, the backup playlist,
+		// whose tracks are on the media CDN); the archiver: the database and the bucket.
+		EgressTo:    append([]netpol.Peer{peer(name+"-icecast", icecastPort), args.API.Peer, netpol.Internet(443)}, args.Archive.Egress...),
 		MetricsPort: "archiver-http",
 		Sidecars: []workload.Sidecar{{
 			Name: "archiver", Image: args.Images["archiver"],
@@ -229,9 +353,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			"ONAIR_STATION": args.Station, "ONAIR_ICECAST_URL": fmt.Sprintf("http://icecast:%d", icecastPort),
 			"ONAIR_LISTEN_URL": "https://" + args.StreamHost, "ONAIR_ALLOWED_ORIGINS": strings.Join(args.AllowedOrigins, ","),
 			"ONAIR_LISTEN_ADDR": fmt.Sprintf(":%d", onairPort),
-			// Naming the mount makes its metrics exist (at 0) before a source connects,
-			// so the "stream gone" alert has a series to watch.
-			"ONAIR_MOUNTS": "/" + args.Station + ".mp3",
+			// Naming the mounts makes their metrics exist (at 0) before a source connects,
+			// so the "stream gone" alert has a series to watch; the first is announced.
+			"ONAIR_MOUNTS": "/" + args.Station + ".mp3,/" + args.Station + ".ogg",
+			// Liquidsoap keeps the mounts up; a DJ going live is its "LIVE -- <dj>" title.
+			"ONAIR_LIVE_PREFIX": "LIVE -- ",
+			// Every relay's listeners, found through the relays' headless Service.
+			"ONAIR_RELAYS": fmt.Sprintf("dns+http://%s-relay-headless.%s.svc.cluster.local:%d", name, args.Namespace, icecastPort),
 		},
 		// Not /readyz: it fails while Icecast is down, and onair must keep
 		// serving the last known state (marked stale) exactly then.
@@ -239,7 +367,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Resources:   workload.Resources{CPU: "50m", Memory: "128Mi"},
 		Route:       &workload.Route{Host: args.StreamHost, Path: "/now-playing", LongLived: true},
 		MetricsPort: "http",
-		EgressTo:    []netpol.Peer{peer(name+"-icecast", icecastPort), netpol.Internet(443)},
+		EgressTo:    []netpol.Peer{peer(name+"-icecast", icecastPort), peer(name+"-relay", icecastPort), netpol.Internet(443)},
 		Platform:    args.Platform, Labels: labels, RunAsUser: 65532,
 	}
 	if len(onairKeys) > 0 {
@@ -260,6 +388,24 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	})
 }
 
+// stationNameRe: a station names a namespace (radio-<name>), Services and mounts.
+var stationNameRe = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$`)
+
+// liquidsoapTagRe finds the version in an image tag: 2.1.3, v2.1.3, v2.1.x-latest.
+var liquidsoapTagRe = regexp.MustCompile(`^v?(\d+)\.(\d+)(\.|$|-)`)
+
+// CheckLiquidsoapImage refuses a Liquidsoap image whose tag is not the minor version the
+// rendered script is tested on (TestedLiquidsoapMinor).
+func CheckLiquidsoapImage(image string) error {
+	tag := image[strings.LastIndex(image, ":")+1:]
+	m := liquidsoapTagRe.FindStringSubmatch(tag)
+	if strings.Contains(image, "@") || m == nil || m[1]+"."+m[2] != TestedLiquidsoapMinor {
+		return fmt.Errorf("Images[\"liquidsoap\"] = %q: the rendered script is tested on Liquidsoap %s; allowed: an image tagged %s.x (e.g. savonet/liquidsoap:v%s)",
+			image, LiquidsoapVersion, TestedLiquidsoapMinor, LiquidsoapVersion)
+	}
+	return nil
+}
+
 func (a *Args) validate(name string) error {
 	switch {
 	case a == nil:
@@ -268,11 +414,18 @@ func (a *Args) validate(name string) error {
 		return fmt.Errorf("radio %s: Station, Namespace, StreamHost, DJHost, DJEntrypoint and DJPort are required", name)
 	case a.StorageClass == "" || a.Archive.DatabaseURL == nil || a.Archive.Bucket == nil || a.Archive.PublicBaseURL == nil:
 		return fmt.Errorf("radio %s: StorageClass and the Archive's database, bucket and public URL are required", name)
+	case a.LiqSecret == nil || a.API.URL == "" || a.API.Host == "":
+		return fmt.Errorf("radio %s: LiqSecret, API.URL and API.Host are required", name)
+	case !stationNameRe.MatchString(a.Station):
+		return fmt.Errorf("radio %s: Station %q must be a mount and DNS label: lowercase letters, digits and '-', at most 40 characters, starting with a letter", name, a.Station)
 	}
 	for _, role := range []string{"icecast", "liquidsoap", "archiver", "onair"} {
 		if a.Images[role] == "" {
 			return fmt.Errorf("radio %s: Images[%q] is required", name, role)
 		}
+	}
+	if err := CheckLiquidsoapImage(a.Images["liquidsoap"]); err != nil {
+		return fmt.Errorf("radio %s: %w", name, err)
 	}
 	if a.RecordingsSize == "" {
 		a.RecordingsSize = "20Gi"

@@ -4,16 +4,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/datafruits/infra/components/netpol"
 	"github.com/datafruits/infra/components/radio"
 	"github.com/datafruits/infra/components/workload"
 	"github.com/datafruits/infra/internal/pulumitest"
+	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
 func args() *radio.Args {
 	return &radio.Args{
 		Station: "datafruits", Namespace: "radio-datafruits",
-		Images: map[string]string{"icecast": "mcfiredrill/icecast:2.4.4", "liquidsoap": "mcfiredrill/liquidsoap:2.2.5",
+		Images: map[string]string{"icecast": "mcfiredrill/icecast:2.4.4", "liquidsoap": "savonet/liquidsoap:v2.1.3",
 			"archiver": "ghcr.io/datafruits/archiver:0.1.0", "onair": "ghcr.io/datafruits/onair:0.1.0"},
 		StreamHost: "stream.datafruits.fm", DJHost: "dj.datafruits.fm", DJEntrypoint: "dj-9000", DJPort: 9000,
 		Relays: workload.Scaling{Min: 2, Max: 6}, StorageClass: "do-block-storage",
@@ -23,7 +25,10 @@ func args() *radio.Args {
 			PublicBaseURL: pulumi.String("https://media.datafruits.fm"),
 		},
 		AllowedOrigins: []string{"https://datafruits.fm"},
-		Platform:       workload.PlatformRefs{IngressNamespace: "platform", MonitoringNamespace: "observability", IngressClass: "traefik", TraefikCRDs: true},
+		LiqSecret:      pulumi.String("liq-secret-value"),
+		API: radio.API{URL: "http://api.station.svc.cluster.local:3000", Host: "datafruits.datafruits.fm",
+			Peer: netpol.Peer{Namespace: "station", PodLabels: map[string]string{"app.kubernetes.io/name": "api"}, Ports: []int{3000}}},
+		Platform: workload.PlatformRefs{IngressNamespace: "platform", MonitoringNamespace: "observability", IngressClass: "traefik", TraefikCRDs: true},
 	}
 }
 
@@ -83,5 +88,93 @@ func TestRequiresEveryImage(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), `"archiver"`) {
 		t.Errorf("want an error naming the archiver image, got %v", err)
+	}
+}
+
+// TestRadioConfigurationIsRenderedAndSecretsStayInSecrets checks that every daemon runs the
+// configuration the program renders (mounted from ConfigMaps), that no password or the liq
+// secret is in any ConfigMap, and that Liquidsoap gets both from a Secret.
+func TestRadioConfigurationIsRenderedAndSecretsStayInSecrets(t *testing.T) {
+	mocks, err := pulumitest.RunComponent(func(ctx *pulumi.Context) error {
+		_, err := radio.New(ctx, "radio-datafruits", args())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := func(name, file string) string {
+		cm, ok := mocks.Find("kubernetes:core/v1:ConfigMap", name)
+		if !ok {
+			t.Fatalf("no ConfigMap %s", name)
+		}
+		// File names have dots, which GetString's path would split on.
+		v := pulumitest.Get(cm.Inputs, "data").ObjectValue()[resource.PropertyKey(file)]
+		if !v.IsString() {
+			t.Fatalf("ConfigMap %s has no %s", name, file)
+		}
+		return v.StringValue()
+	}
+	liq := config("radio-datafruits-liquidsoap-config", "radio.liq")
+	for _, want := range []string{`getenv("LIQ_SECRET")`, `getenv("ICECAST_SOURCE_PASSWORD")`, `"http://api.station.svc.cluster.local:3000"`,
+		`"datafruits.datafruits.fm"`, `mount="#{station}.mp3"`, `mount="#{station}.ogg"`, `"/recordings/archive/`, "datafruits_dead_air", "rtmp://0.0.0.0:1936/live/vj"} {
+		if !strings.Contains(liq, want) {
+			t.Errorf("the Liquidsoap script lacks %s", want)
+		}
+	}
+	source := config("radio-datafruits-icecast-config", "icecast.xml")
+	relay := config("radio-datafruits-relay-config", "icecast.xml")
+	if strings.Contains(source, "<master-server>") || !strings.Contains(relay, "<master-server>icecast</master-server>") {
+		t.Error("only the relays relay the source server (Service icecast)")
+	}
+	for name, xml := range map[string]string{"source": source, "relay": relay} {
+		if !strings.Contains(xml, "@ICECAST_SOURCE_PASSWORD@") || !strings.Contains(xml, "<accesslog>-</accesslog>") {
+			t.Errorf("%s icecast.xml: passwords must be placeholders and the access log on standard error", name)
+		}
+	}
+	for _, cm := range mocks.ByType("kubernetes:core/v1:ConfigMap") {
+		plain := pulumitest.Plain(cm.Inputs)
+		for _, secret := range []string{"generated-radio-datafruits-source-password", "generated-radio-datafruits-relay-password",
+			"generated-radio-datafruits-admin-password", "liq-secret-value"} {
+			if strings.Contains(plain, secret) {
+				t.Errorf("ConfigMap %s carries a secret (%s)", cm.Name, secret)
+			}
+		}
+	}
+	env, ok := mocks.Find("kubernetes:core/v1:Secret", "radio-datafruits-liquidsoap-secret-env")
+	if !ok || !pulumitest.IsSecret(env.Inputs, "stringData") || pulumitest.GetString(env.Inputs, "stringData.LIQ_SECRET") != "liq-secret-value" {
+		t.Error("Liquidsoap must get LIQ_SECRET from a secret Secret")
+	}
+	ls, _ := mocks.Find("kubernetes:apps/v1:Deployment", "radio-datafruits-liquidsoap")
+	if pulumitest.GetString(ls.Inputs, "spec.template.spec.containers[0].command[1]") != "/etc/liquidsoap/radio.liq" {
+		t.Errorf("Liquidsoap must run the mounted script: %v", pulumitest.Get(ls.Inputs, "spec.template.spec.containers[0].command"))
+	}
+}
+
+// TestLiquidsoapImageMustBeTheTestedMinor refuses an image the script was not tested on.
+func TestLiquidsoapImageMustBeTheTestedMinor(t *testing.T) {
+	for image, ok := range map[string]bool{
+		"savonet/liquidsoap:v2.1.3": true, "savonet/liquidsoap:2.1.4": true,
+		"mcfiredrill/liquidsoap:2.2.5": false, "savonet/liquidsoap:v2.4.x-latest": false, "savonet/liquidsoap@sha256:abc": false,
+	} {
+		err := radio.CheckLiquidsoapImage(image)
+		if (err == nil) != ok {
+			t.Errorf("%s: got %v, want accepted=%v", image, err, ok)
+		}
+		if err != nil && !strings.Contains(err.Error(), "2.1.3") {
+			t.Errorf("%s: the error must say what is allowed: %v", image, err)
+		}
+	}
+}
+
+// TestStationNameMustBeAMountAndDNSLabel refuses names that cannot name a mount or namespace.
+func TestStationNameMustBeAMountAndDNSLabel(t *testing.T) {
+	a := args()
+	a.Station = "datafruits.mp3"
+	_, err := pulumitest.RunComponent(func(ctx *pulumi.Context) error {
+		_, err := radio.New(ctx, "radio-datafruits", a)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), `"datafruits.mp3"`) {
+		t.Errorf("want an error naming the station, got %v", err)
 	}
 }

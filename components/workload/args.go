@@ -37,6 +37,9 @@ type Args struct {
 	InlineEnv map[string]string
 	// SecretFiles are files rendered by the program, mounted read-only from a Secret (optional).
 	SecretFiles *SecretFiles
+	// ConfigFiles are configuration files rendered by the program (never secrets), mounted
+	// read-only from a ConfigMap (optional).
+	ConfigFiles *ConfigFiles
 	// Replicas is the fixed replica count when Scaling is nil (optional; default 1).
 	Replicas int
 	// Scaling turns on a HorizontalPodAutoscaler that owns the replica count (optional).
@@ -137,6 +140,14 @@ type SecretFiles struct {
 	Files pulumi.StringMapInput
 	// Names lists the file names, known before the contents resolve (required).
 	Names []string
+}
+
+// ConfigFiles are files mounted from a ConfigMap the workload owns.
+type ConfigFiles struct {
+	// MountPath is the directory the files appear in (required).
+	MountPath string
+	// Files maps file names to contents (required).
+	Files map[string]string
 }
 
 // TCPRoute publishes a port on one of the ingress's plain TCP entrypoints.
@@ -246,6 +257,9 @@ func (a *Args) validate(name string) error {
 	}
 	if a.SecretFiles != nil && (a.SecretFiles.MountPath == "" || a.SecretFiles.Files == nil || len(a.SecretFiles.Names) == 0) {
 		return fail("SecretFiles needs a MountPath, Files and their Names")
+	}
+	if a.ConfigFiles != nil && (a.ConfigFiles.MountPath == "" || len(a.ConfigFiles.Files) == 0) {
+		return fail("ConfigFiles needs a MountPath and Files")
 	}
 	if a.Route != nil {
 		if a.Route.Host == "" {

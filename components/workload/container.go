@@ -19,6 +19,7 @@ type containerSpec struct {
 	fieldEnv      map[string]string
 	inlineEnv     map[string]string
 	secretFiles   *SecretFiles
+	configFiles   *ConfigFiles
 	probe         *Probe
 	resources     Resources
 	writableRoot  bool
@@ -100,6 +101,21 @@ func (w *Workload) container(ctx *pulumi.Context, workloadName, containerName st
 		volName := containerName + "-files"
 		volumes = append(volumes, &corev1.VolumeArgs{Name: pulumi.String(volName), Secret: &corev1.SecretVolumeSourceArgs{
 			SecretName: files.Metadata.Name(), DefaultMode: pulumi.Int(0o440),
+		}})
+		mounts = append(mounts, &corev1.VolumeMountArgs{Name: pulumi.String(volName), MountPath: pulumi.String(f.MountPath), ReadOnly: pulumi.Bool(true)})
+	}
+	if f := spec.configFiles; f != nil {
+		data := pulumi.StringMap{}
+		for k, v := range f.Files {
+			data[k] = pulumi.String(v)
+		}
+		cm, err := corev1.NewConfigMap(ctx, prefix+"-config", &corev1.ConfigMapArgs{Metadata: contentMeta(autoMeta(), prefix+"-config", data), Data: data}, pulumi.Parent(w))
+		if err != nil {
+			return nil, err
+		}
+		volName := containerName + "-config"
+		volumes = append(volumes, &corev1.VolumeArgs{Name: pulumi.String(volName), ConfigMap: &corev1.ConfigMapVolumeSourceArgs{
+			Name: cm.Metadata.Name(), DefaultMode: pulumi.Int(0o444),
 		}})
 		mounts = append(mounts, &corev1.VolumeMountArgs{Name: pulumi.String(volName), MountPath: pulumi.String(f.MountPath), ReadOnly: pulumi.Bool(true)})
 	}

@@ -88,7 +88,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	main, err := w.container(ctx, name, name, containerSpec{
 		image: args.Image, command: args.Command, args: args.CommandArgs, ports: args.Ports,
 		env: args.Env, secretEnv: args.SecretEnv, secretEnvKeys: args.SecretEnvKeys, fieldEnv: args.FieldEnv,
-		inlineEnv: args.InlineEnv, secretFiles: args.SecretFiles,
+		inlineEnv: args.InlineEnv, secretFiles: args.SecretFiles, configFiles: args.ConfigFiles,
 		probe: args.Probe, resources: args.Resources, writableRoot: args.WritableRootFilesystem,
 		scratch: args.ScratchPaths, volume: args.Volume, mountPath: mountPathOf(args.Volume),
 	}, autoMeta)

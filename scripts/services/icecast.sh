@@ -13,6 +13,10 @@ source "$(dirname "$0")/../lib.sh"
 
 dir="$STATE_DIR/icecast"
 pidfile="$dir/icecast.pid"
+# Icecast runs as icecast2, which may not enter the clone (a clone under /root or a
+# `mktemp -d` folder is 0700): its configuration and logs live in a folder of its own
+# under /var/tmp, named in $dir/rundir so stop removes it.
+rundir_file="$dir/rundir"
 # Icecast refuses to run as root; the icecast2 package creates this system user.
 run_user=icecast2
 
@@ -38,9 +42,15 @@ start() {
   source_pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
   admin_pw=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 
+  stop_icecast
   rm -rf "$dir"
-  mkdir -p "$dir/log"
-  cat >"$dir/icecast.xml" <<EOF
+  mkdir -p "$dir"
+  local run
+  run=$(mktemp -d /var/tmp/datafruits-icecast.XXXXXX)
+  chmod 0755 "$run"
+  echo "$run" >"$rundir_file"
+  mkdir -p "$run/log"
+  ( umask 077; cat >"$run/icecast.xml" ) <<EOF
 <icecast>
   <location>test</location>
   <admin>onair-test@localhost</admin>
@@ -67,10 +77,10 @@ start() {
   <fileserve>1</fileserve>
   <paths>
     <basedir>/usr/share/icecast2</basedir>
-    <logdir>$dir/log</logdir>
+    <logdir>$run/log</logdir>
     <webroot>/usr/share/icecast2/web</webroot>
     <adminroot>/usr/share/icecast2/admin</adminroot>
-    <pidfile>$dir/icecast-self.pid</pidfile>
+    <pidfile>$run/icecast-self.pid</pidfile>
   </paths>
   <logging>
     <accesslog>access.log</accesslog>
@@ -82,11 +92,10 @@ start() {
   </security>
 </icecast>
 EOF
-  chmod 600 "$dir/icecast.xml"
-  chown -R "$run_user:" "$dir"
+  chown -R "$run_user:" "$run"
   # setpriv execs icecast2 in place, so $! is Icecast's own PID.
   setpriv --reuid="$run_user" --regid="$(id -g "$run_user")" --init-groups \
-    icecast2 -c "$dir/icecast.xml" >"$dir/stdout.log" 2>&1 &
+    icecast2 -c "$run/icecast.xml" >"$dir/stdout.log" 2>&1 &
   echo $! >"$pidfile"
 
   for _ in $(seq 1 100); do
@@ -104,13 +113,21 @@ EOF
     kill -0 "$(cat "$pidfile")" 2>/dev/null || break
     sleep 0.1
   done
-  cat "$dir/stdout.log" "$dir/log/error.log" 2>/dev/null | tail -20 >&2 || true
-  stop_pidfile "$pidfile"
+  cat "$dir/stdout.log" "$run/log/error.log" 2>/dev/null | tail -20 >&2 || true
+  stop_icecast
   die "icecast did not start on 127.0.0.1:$port"
+}
+
+stop_icecast() {
+  stop_pidfile "$pidfile"
+  if [ -f "$rundir_file" ]; then
+    rm -rf "$(cat "$rundir_file")"
+    rm -f "$rundir_file"
+  fi
 }
 
 case "${1:-}" in
   start) start ;;
-  stop) stop_pidfile "$pidfile"; log "icecast stopped" ;;
+  stop) stop_icecast; log "icecast stopped" ;;
   *) die "usage: $0 start|stop" ;;
 esac

@@ -51,7 +51,14 @@ func run(ctx context.Context, getenv func(string) string) error {
 	httpClient := &http.Client{Timeout: 30 * time.Second}
 	icecastClient := icecast.NewClient(cfg.IcecastURL, httpClient)
 	tracker := nowplaying.NewTracker(cfg.Station, cfg.ListenURL, cfg.GracePeriod, cfg.Mounts)
-	watcher := watch.New(icecastClient, tracker, cfg.PollInterval, cfg.IcecastTimeout, logger)
+	if cfg.LivePrefix != "" {
+		tracker.AnnounceLiveTitles(cfg.LivePrefix, cfg.Mounts[0])
+	}
+	var fetcher watch.Fetcher = icecastClient
+	if len(cfg.Relays) > 0 {
+		fetcher = icecast.NewFleet(icecastClient, cfg.Relays, httpClient, logger.With("component", "relays"))
+	}
+	watcher := watch.New(fetcher, tracker, cfg.PollInterval, cfg.IcecastTimeout, logger)
 	hub := sse.NewHub("now-playing", cfg.HeartbeatInterval, cfg.MaxStreamClients)
 	watcher.Publish = hub.Publish
 

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/datafruits/infra/apps/onair/internal/icecast"
 )
 
 // Config is onair's validated configuration.
@@ -33,6 +35,11 @@ type Config struct {
 	ListenAddr string
 	// DiscordWebhookURL is the webhook announcements go to; empty disables them. Secret.
 	DiscordWebhookURL string
+	// LivePrefix, when set, makes onair announce titles starting with it (a DJ going live
+	// behind Liquidsoap) on the first of Mounts, instead of sources connecting.
+	LivePrefix string
+	// Relays are the listener relays whose listeners are added to the source's.
+	Relays []string
 	// Mounts, when set, are the only mounts reported; other mounts are logged as unknown.
 	Mounts []string
 	// HeartbeatInterval is how often an idle event stream gets a comment line.
@@ -114,6 +121,17 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 
+	c.LivePrefix = getenv("ONAIR_LIVE_PREFIX")
+	if c.LivePrefix != "" && getenv("ONAIR_MOUNTS") == "" {
+		fail("ONAIR_LIVE_PREFIX", c.LivePrefix, "needs ONAIR_MOUNTS: the first mount is the one announced")
+	}
+	for _, relay := range splitList(getenv("ONAIR_RELAYS")) {
+		if err := icecast.ValidRelay(relay); err != nil {
+			fail("ONAIR_RELAYS", relay, err.Error()+", such as dns+http://relay-headless:8000")
+			continue
+		}
+		c.Relays = append(c.Relays, relay)
+	}
 	for _, mount := range splitList(getenv("ONAIR_MOUNTS")) {
 		if !strings.HasPrefix(mount, "/") || strings.ContainsAny(mount, " ?#") {
 			fail("ONAIR_MOUNTS", mount, "each mount must start with / and contain no spaces, such as /datafruits.mp3")

@@ -5,6 +5,7 @@ package nowplaying
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/datafruits/infra/apps/onair/internal/icecast"
@@ -100,6 +101,17 @@ type Tracker struct {
 	mounts      map[string]*mountState
 	current     Snapshot
 	initialized bool
+	// livePrefix and announceMount: see AnnounceLiveTitles.
+	livePrefix    string
+	announceMount string
+}
+
+// AnnounceLiveTitles makes the tracker announce a DJ going live instead of a source
+// connecting: behind Liquidsoap the mounts never drop (the fallback keeps them up), and a
+// DJ taking over shows as a title starting with prefix (Liquidsoap's "LIVE -- <dj>").
+// Only mount is announced, so a station with .mp3 and .ogg mounts says it once.
+func (t *Tracker) AnnounceLiveTitles(prefix, mount string) {
+	t.livePrefix, t.announceMount = prefix, mount
 }
 
 type mountState struct {
@@ -158,6 +170,7 @@ func (t *Tracker) Observe(now time.Time, status icecast.Status) Result {
 			t.mounts[source.Mount] = m
 		}
 		title := firstNonEmpty(source.Title, source.ServerName, t.station)
+		previousTitle := m.Title
 		wasLive := m.Live
 		if !wasLive {
 			m.Since = now
@@ -170,6 +183,12 @@ func (t *Tracker) Observe(now time.Time, status icecast.Status) Result {
 		switch {
 		case !t.initialized:
 			m.announcedLive, m.announcedTitle = true, title
+		case t.livePrefix != "":
+			m.announcedLive = true
+			if source.Mount == t.announceMount && strings.HasPrefix(title, t.livePrefix) && title != previousTitle {
+				announcements = append(announcements, t.announce(WentLive, source.Mount, title))
+			}
+			m.announcedTitle = title
 		case !m.announcedLive || !wasLive && title != m.announcedTitle:
 			announcements = append(announcements, t.announce(WentLive, source.Mount, title))
 			m.announcedLive, m.announcedTitle = true, title
@@ -183,7 +202,7 @@ func (t *Tracker) Observe(now time.Time, status icecast.Status) Result {
 		if m.Live {
 			m.Live, m.Listeners, m.Since, m.goneAt = false, 0, now, now
 		}
-		if m.announcedLive && !m.goneAt.IsZero() && now.Sub(m.goneAt) >= t.grace {
+		if m.announcedLive && !m.goneAt.IsZero() && now.Sub(m.goneAt) >= t.grace && (t.announceMount == "" || name == t.announceMount) {
 			announcements = append(announcements, t.announce(WentOffAir, name, m.announcedTitle))
 			m.announcedLive, m.goneAt = false, time.Time{}
 		}

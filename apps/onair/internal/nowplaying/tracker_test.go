@@ -147,3 +147,25 @@ func TestUnknownMountsAreReportedNotTracked(t *testing.T) {
 		t.Errorf("unknown mount in snapshot: %+v", r.Snapshot.Mounts)
 	}
 }
+
+// TestDJGoingLiveBehindLiquidsoapIsAnnouncedOnce: Liquidsoap keeps both mounts up, so a DJ
+// taking over shows only as a "LIVE -- " title; it is announced once, on the first mount.
+func TestDJGoingLiveBehindLiquidsoapIsAnnouncedOnce(t *testing.T) {
+	tr := NewTracker("datafruits", "https://stream.datafruits.fm", time.Minute, []string{"/datafruits.mp3", "/datafruits.ogg"})
+	tr.AnnounceLiveTitles("LIVE -- ", "/datafruits.mp3")
+	backup := status(live("/datafruits.mp3", "backup tone", 0), live("/datafruits.ogg", "backup tone", 0))
+	tr.Observe(t0, status())
+	if r := tr.Observe(t0.Add(time.Second), backup); len(r.Announcements) != 0 {
+		t.Fatalf("the automation coming up is no show: %q", kinds(r.Announcements))
+	}
+	liveDJ := status(live("/datafruits.mp3", "LIVE -- dj-fruit", 3), live("/datafruits.ogg", "LIVE -- dj-fruit", 2))
+	if r := tr.Observe(t0.Add(2*time.Second), liveDJ); kinds(r.Announcements) != "live LIVE -- dj-fruit" {
+		t.Fatalf("DJ live: announcements=%q, want one", kinds(r.Announcements))
+	}
+	if r := tr.Observe(t0.Add(3*time.Second), liveDJ); len(r.Announcements) != 0 {
+		t.Errorf("same DJ again: %q", kinds(r.Announcements))
+	}
+	if r := tr.Observe(t0.Add(4*time.Second), backup); len(r.Announcements) != 0 {
+		t.Errorf("back to the backup playlist: %q", kinds(r.Announcements))
+	}
+}
