@@ -148,7 +148,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	j, err := job.New(ctx, name, &job.Args{
 		Namespace: args.Namespace, Image: args.Image,
-		Command:   []string{"psql", "--no-psqlrc", "--file=" + ScriptDir + "/" + ScriptFile},
+		Command: []string{"psql", "--no-psqlrc", "--file=" + ScriptDir + "/" + ScriptFile},
 		Env: map[string]string{
 			"PGSSLMODE": sslMode, "PGCONNECT_TIMEOUT": "10", "PGAPPNAME": "datafruits-dbsetup", "HOME": "/tmp",
 		},
