@@ -86,7 +86,7 @@ func dependsOn(mocks *pulumitest.Mocks, from, to string) bool {
 			return false
 		}
 		seen[urn] = true
-		if strings.HasPrefix(urn, to) {
+		if urn == to {
 			return true
 		}
 		r := byURN[urn]
@@ -144,7 +144,7 @@ func TestDatabaseSetupRunsBeforeTheApps(t *testing.T) {
 			if !strings.HasPrefix(strings.Join(setup.Command, " "), "psql --no-psqlrc --file=/etc/dbsetup/setup.psql") {
 				t.Errorf("set-up command = %v", setup.Command)
 			}
-			setupURN := urnOf(t, mocks, "datafruits:dbsetup:Setup", "dbsetup")
+			setupURN := urnOf(t, mocks, "kubernetes:batch/v1:Job", "dbsetup")
 			for _, w := range []string{"api", "worker", "chat", "analytics", "statuspage"} {
 				if !dependsOn(mocks, urnOf(t, mocks, "kubernetes:apps/v1:Deployment", w), setupURN) {
 					t.Errorf("Deployment %s may start before the database set-up", w)
@@ -178,13 +178,13 @@ func TestAPIMigratesOnADirectConnection(t *testing.T) {
 	if pooled, _ := url.Parse(apiEnv["DATABASE_URL"]); pooled == nil || pooled.Path != "/api-pool" {
 		t.Errorf("the API itself must keep the PgBouncer pool, got %q", redact(apiEnv["DATABASE_URL"]))
 	}
-	migrateURN := urnOf(t, mocks, "datafruits:job:Job", "api-migrate")
+	migrateURN := urnOf(t, mocks, "kubernetes:batch/v1:Job", "api-migrate")
 	for _, w := range []string{"api", "worker"} {
 		if !dependsOn(mocks, urnOf(t, mocks, "kubernetes:apps/v1:Deployment", w), migrateURN) {
 			t.Errorf("Deployment %s may start before the migrations ran", w)
 		}
 	}
-	if !dependsOn(mocks, migrateURN, urnOf(t, mocks, "datafruits:dbsetup:Setup", "dbsetup")) {
+	if !dependsOn(mocks, migrateURN, urnOf(t, mocks, "kubernetes:batch/v1:Job", "dbsetup")) {
 		t.Error("migrations may run before the database set-up")
 	}
 }

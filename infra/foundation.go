@@ -43,7 +43,7 @@ type Foundation struct {
 	Zone *dns.Zone
 	// Egress are the network peers of "postgres", "valkey" and "s3", for the clients' policies.
 	Egress map[string][]netpol.Peer
-	// DatabaseReady is the database set-up: every app that uses its database depends on it.
+	// DatabaseReady is the database set-up Job: every app that uses its database depends on it.
 	DatabaseReady pulumi.Resource
 }
 
@@ -170,7 +170,7 @@ func digitalOceanFoundation(ctx *pulumi.Context, cfg *stacks.Config) (*Foundatio
 			"valkey":   {{CIDR: vpc, Ports: []int{25061}}},
 			"s3":       {netpol.Internet(443)},
 		},
-		DatabaseReady: setup,
+		DatabaseReady: setup.Done,
 	}, nil
 }
 
@@ -233,7 +233,7 @@ func inClusterFoundation(ctx *pulumi.Context, cfg *stacks.Config) (*Foundation, 
 			"valkey":   {data.Peers["valkey"]},
 			"s3":       {data.Peers["s3"]},
 		},
-		DatabaseReady: setup,
+		DatabaseReady: setup.Done,
 	}, nil
 }
 

@@ -132,7 +132,7 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 	if err != nil {
 		return nil, err
 	}
-	afterMigrations := pulumi.DependsOn([]pulumi.Resource{migrate})
+	afterMigrations := pulumi.DependsOn([]pulumi.Resource{migrate.Done})
 	if err := add("api", &workload.Args{
 		Image: cfg.Images["api"], Ports: []workload.Port{{Name: "http", Number: 3000}},
 		Env: apiEnv, SecretEnv: apiSecrets, SecretEnvKeys: apiKeys,

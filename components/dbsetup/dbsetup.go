@@ -108,12 +108,14 @@ type Args struct {
 	RunAsUser int
 }
 
-// Setup is the database set-up Job. Depend on it to start after it succeeded.
+// Setup is the database set-up Job.
 type Setup struct {
 	pulumi.ResourceState
 
 	// JobName is the generated name of the Job.
 	JobName pulumi.StringOutput `pulumi:"jobName"`
+	// Done is the Job: depend on it to start after the set-up succeeded.
+	Done pulumi.Resource
 }
 
 // New declares the script's ConfigMap, the admin's Secret and the Job.
@@ -160,6 +162,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, err
 	}
 	s.JobName = j.Name
+	s.Done = j.Done
 	return s, ctx.RegisterResourceOutputs(s, pulumi.Map{"jobName": s.JobName})
 }
 

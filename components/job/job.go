@@ -49,6 +49,10 @@ type Job struct {
 
 	// Name is the Job's generated name.
 	Name pulumi.StringOutput `pulumi:"name"`
+	// Done is the Job itself: depend on it to start after it completed. (A
+	// dependency on the component would be expanded to whichever children it
+	// has registered at that moment.)
+	Done pulumi.Resource
 }
 
 // New declares the Job. Pass the Kubernetes provider with pulumi.Providers.
@@ -182,6 +186,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 
 	j.Name = job.Metadata.Name().Elem()
+	j.Done = job
 	return j, ctx.RegisterResourceOutputs(j, pulumi.Map{"name": j.Name})
 }
 
