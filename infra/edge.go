@@ -35,7 +35,7 @@ func edge(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform, s
 		Namespace: observabilityNamespace, Image: cfg.Images["statuspage"], Host: "status." + cfg.Domain,
 		Endpoints: endpoints, DatabaseURL: f.DatabaseURLs.MapIndex(pulumi.String("statuspage")),
 		DiscordWebhookURL: discord, Platform: p.Refs, DatabaseEgress: f.Egress["postgres"],
-	}, k8s, pulumi.DependsOn(p.Namespaces))
+	}, k8s, pulumi.DependsOn(append([]pulumi.Resource{f.DatabaseReady}, p.Namespaces...)))
 	if err != nil {
 		return nil, err
 	}

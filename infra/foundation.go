@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/datafruits/infra/components/cluster"
+	"github.com/datafruits/infra/components/dbsetup"
 	"github.com/datafruits/infra/components/dns"
 	"github.com/datafruits/infra/components/incluster"
 	"github.com/datafruits/infra/components/namespace"
@@ -31,7 +32,8 @@ type Foundation struct {
 	Kubeconfig pulumi.StringOutput
 	// DatabaseURLs maps each app to its database URL (secret).
 	DatabaseURLs pulumi.StringMapOutput
-	// APIDatabaseURL is the API's pooled database URL (secret).
+	// APIDatabaseURL is the API's pooled database URL (secret). DatabaseURLs["api"] is its direct
+	// one, for migrations: Rails' migration advisory lock fails through a transaction pool.
 	APIDatabaseURL pulumi.StringOutput
 	// Redis is the shared Valkey.
 	Redis Redis
@@ -41,6 +43,8 @@ type Foundation struct {
 	Zone *dns.Zone
 	// Egress are the network peers of "postgres", "valkey" and "s3", for the clients' policies.
 	Egress map[string][]netpol.Peer
+	// DatabaseReady is the database set-up Job: every app that uses its database depends on it.
+	DatabaseReady pulumi.Resource
 }
 
 // Redis is how to reach Valkey.
@@ -124,6 +128,25 @@ func digitalOceanFoundation(ctx *pulumi.Context, cfg *stacks.Config) (*Foundatio
 		return nil, err
 	}
 	vpc := cfg.VPCRange
+	postgresEgress := []netpol.Peer{{CIDR: vpc, Ports: []int{25060, 25061}}}
+	// The admin's credentials stay out of the apps' namespaces: the set-up
+	// Job runs in a namespace of its own.
+	k8s := pulumi.Providers(c.Provider)
+	ns, err := namespace.New(ctx, "data", &namespace.Args{Name: dataNamespace}, k8s)
+	if err != nil {
+		return nil, err
+	}
+	setup, err := dbsetup.New(ctx, "dbsetup", &dbsetup.Args{
+		Namespace: dataNamespace, Image: cfg.Images["postgres"], Apps: databases,
+		Admin: dbsetup.Admin{
+			Host: pg.PrivateHost, Port: pg.Port, User: pg.AdminUser, Password: pg.AdminPassword,
+			Database: pg.AdminDatabase, SSLMode: "require",
+		},
+		EgressTo: postgresEgress,
+	}, k8s, pulumi.DependsOn([]pulumi.Resource{ns, pg}))
+	if err != nil {
+		return nil, err
+	}
 	return &Foundation{
 		K8s:            c.Provider,
 		ClusterName:    c.Name,
@@ -143,10 +166,11 @@ func digitalOceanFoundation(ctx *pulumi.Context, cfg *stacks.Config) (*Foundatio
 		Zone: zone,
 		// Managed databases live in the VPC; Spaces is a public HTTPS API.
 		Egress: map[string][]netpol.Peer{
-			"postgres": {{CIDR: vpc, Ports: []int{25060, 25061}}},
+			"postgres": postgresEgress,
 			"valkey":   {{CIDR: vpc, Ports: []int{25061}}},
 			"s3":       {netpol.Internet(443)},
 		},
+		DatabaseReady: setup.Done,
 	}, nil
 }
 
@@ -166,6 +190,23 @@ func inClusterFoundation(ctx *pulumi.Context, cfg *stacks.Config) (*Foundation, 
 		Buckets:       []string{bucket("static"), bucket("media"), bucket("logs"), bucket("backups")},
 		PublicBuckets: []string{bucket("static"), bucket("media")},
 		Platform:      platformRefs(cfg),
+	}, pulumi.DependsOn([]pulumi.Resource{ns}))
+	if err != nil {
+		return nil, err
+	}
+	passwords := map[string]pulumi.StringInput{}
+	for app, p := range data.AppPasswords {
+		passwords[app] = p
+	}
+	setup, err := dbsetup.New(ctx, "dbsetup", &dbsetup.Args{
+		Namespace: dataNamespace, Image: cfg.Images["postgres"], Apps: databases,
+		Admin: dbsetup.Admin{
+			Host: pulumi.String(data.PostgresHost), Port: pulumi.Int(incluster.PostgresPort),
+			User: pulumi.String(data.PostgresAdminUser), Password: data.PostgresAdminPassword,
+			Database: pulumi.String("postgres"), SSLMode: "disable",
+		},
+		CreateMissing: true, Passwords: passwords,
+		EgressTo: []netpol.Peer{data.Peers["postgres"]},
 	}, pulumi.DependsOn([]pulumi.Resource{ns}))
 	if err != nil {
 		return nil, err
@@ -192,6 +233,7 @@ func inClusterFoundation(ctx *pulumi.Context, cfg *stacks.Config) (*Foundation, 
 			"valkey":   {data.Peers["valkey"]},
 			"s3":       {data.Peers["s3"]},
 		},
+		DatabaseReady: setup.Done,
 	}, nil
 }
 

@@ -2,7 +2,9 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 
+	"github.com/datafruits/infra/components/job"
 	"github.com/datafruits/infra/components/namespace"
 	"github.com/datafruits/infra/components/netpol"
 	"github.com/datafruits/infra/components/radio"
@@ -36,6 +38,9 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		return nil, err
 	}
 	after := pulumi.DependsOn(append([]pulumi.Resource{ns}, p.Namespaces...))
+	// The apps that migrate their own schema start once the database set-up
+	// gave them the right to.
+	afterDatabase := pulumi.DependsOn([]pulumi.Resource{f.DatabaseReady})
 	s := &Station{Radios: map[string]*radio.Radio{}}
 	scaling := func(name string) *workload.Scaling {
 		b := cfg.Scaling[name]
@@ -60,8 +65,8 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		a.Platform = p.Refs
 		return a
 	}
-	add := func(name string, a *workload.Args) error {
-		w, err := workload.New(ctx, name, base(a), k8s, after)
+	add := func(name string, a *workload.Args, opts ...pulumi.ResourceOption) error {
+		w, err := workload.New(ctx, name, base(a), append([]pulumi.ResourceOption{k8s, after}, opts...)...)
 		if err != nil {
 			return err
 		}
@@ -131,6 +136,26 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 			Namespace: "radio-" + st.Name, PodLabels: map[string]string{"app.kubernetes.io/name": "radio-" + st.Name + "-liquidsoap"}, Ports: []int{apiPort},
 		})
 	}
+	// Migrations run once per deploy, before the new API and workers start,
+	// on a direct connection: PgBouncer's transaction pool cannot hold the
+	// session-level advisory lock Rails takes around them. A new image or
+	// setting replaces the Job, so it runs again.
+	migrateSecrets := pulumi.StringMap{}
+	for k, v := range apiSecrets {
+		migrateSecrets[k] = v
+	}
+	migrateSecrets["DATABASE_URL"] = f.DatabaseURLs.MapIndex(pulumi.String("api"))
+	migrate, err := job.New(ctx, "api-migrate", &job.Args{
+		Namespace: stationNamespace, Image: cfg.Images["api"],
+		Command: []string{"bundle", "exec", "rails", "db:migrate"},
+		Env:     apiEnv, SecretEnv: migrateSecrets,
+		// Rails writes tmp/ and log/ beside the app.
+		WritableRootFilesystem: true, Memory: "768Mi", EgressTo: apiEgress,
+	}, k8s, after, afterDatabase)
+	if err != nil {
+		return nil, err
+	}
+	afterMigrations := pulumi.DependsOn([]pulumi.Resource{migrate.Done})
 	if err := add("api", &workload.Args{
 		Image: cfg.Images["api"], Ports: []workload.Port{{Name: "http", Number: apiPort}},
 		Env: apiEnv, SecretEnv: apiSecrets, SecretEnvKeys: apiKeys,
@@ -140,7 +165,7 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		// Rails writes tmp/ and log/ beside the app.
 		WritableRootFilesystem: true,
 		Route:                  &workload.Route{Host: host("api")}, EgressTo: apiEgress, IngressFrom: apiFrom,
-	}); err != nil {
+	}, afterMigrations); err != nil {
 		return nil, err
 	}
 	if err := add("worker", &workload.Args{
@@ -148,7 +173,7 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		Env: apiEnv, SecretEnv: apiSecrets, SecretEnvKeys: apiKeys, Scaling: scaling("worker"),
 		Resources: workload.Resources{CPU: "250m", Memory: "768Mi"}, WritableRootFilesystem: true,
 		EgressTo: apiEgress,
-	}); err != nil {
+	}, afterMigrations); err != nil {
 		return nil, err
 	}
 
@@ -170,6 +195,8 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 			"PHX_SERVER": "true", "PHX_HOST": host("chat"), "PORT": "4000",
 			"DNS_CLUSTER_QUERY":    "chat-headless." + stationNamespace + ".svc.cluster.local",
 			"RELEASE_DISTRIBUTION": "name", "RELEASE_TMP": "/tmp", "REDIS_TLS": fmt.Sprint(f.Redis.TLS),
+			// Counted in the stack's connection budget (stacks.ConnectionBudget).
+			"POOL_SIZE": strconv.Itoa(stacks.ChatPoolSize),
 		},
 		FieldEnv:  map[string]string{"POD_IP": "status.podIP"},
 		InlineEnv: map[string]string{"RELEASE_NODE": "hotdog_lounge@$(POD_IP)"},
@@ -185,16 +212,18 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		// Erlang distribution uses epmd and a dynamic port: allow all between chat pods.
 		IngressFrom: []netpol.Peer{chatSelf},
 		EgressTo:    append(egress("postgres", "valkey"), chatSelf),
-	}); err != nil {
+	}, afterDatabase); err != nil {
 		return nil, err
 	}
 
 	// Analytics: GoatCounter on its own database; TLS ends at the ingress, so
 	// its own ACME must be off (-tls http).
 	if err := add("analytics", &workload.Args{
-		Image:       cfg.Images["analytics"],
-		CommandArgs: []string{"serve", "-listen", ":8080", "-tls", "http", "-automigrate", "-db", "$(GOATCOUNTER_DB)"},
-		Ports:       []workload.Port{{Name: "http", Number: 8080}},
+		Image: cfg.Images["analytics"],
+		// -dbconn caps its pool (2.6.0 defaults to 16 open) for the connection budget.
+		CommandArgs: []string{"serve", "-listen", ":8080", "-tls", "http", "-automigrate", "-db", "$(GOATCOUNTER_DB)",
+			"-dbconn", fmt.Sprintf("%d,1", stacks.AnalyticsMaxConnections)},
+		Ports: []workload.Port{{Name: "http", Number: 8080}},
 		SecretEnv: pulumi.StringMap{
 			"GOATCOUNTER_DB": pulumi.Sprintf("postgresql+%s", f.DatabaseURLs.MapIndex(pulumi.String("analytics"))),
 		},
@@ -202,7 +231,7 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		Probe:         &workload.Probe{HTTPPath: "/status", Port: "http"}, Scaling: scaling("analytics"),
 		Resources: workload.Resources{CPU: "50m", Memory: "128Mi"}, ScratchPaths: []string{"/tmp"},
 		Route: &workload.Route{Host: host("stats"), HealthPath: "/status"}, EgressTo: egress("postgres"),
-	}); err != nil {
+	}, afterDatabase); err != nil {
 		return nil, err
 	}
 
@@ -265,7 +294,7 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 				// The API picks the radio by the Host's subdomain: <station>.<domain>.
 				Host: st.Name + "." + cfg.Domain, Peer: apiPeer,
 			},
-		}, k8s, pulumi.DependsOn(p.Namespaces))
+		}, k8s, pulumi.DependsOn(append([]pulumi.Resource{f.DatabaseReady}, p.Namespaces...)))
 		if err != nil {
 			return nil, err
 		}

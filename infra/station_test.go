@@ -282,8 +282,11 @@ func TestProtectFollowsConfig(t *testing.T) {
 // namespace's policy (a new TCP entrypoint), and the status page's checks
 // and its egress policy (the new port).
 func TestSecondStationAddsOnlyARadio(t *testing.T) {
-	one := runProd(t, nil)
-	two := runProd(t, map[string]string{"datafruits:stations": `[{"name":"datafruits"},{"name":"jungle"}]`})
+	// Prod's database has no connection to spare for a second archiver
+	// (stacks.ConnectionBudget): both runs take the next size up.
+	bigger := "db-s-2vcpu-4gb"
+	one := runProd(t, map[string]string{"datafruits:databaseSize": bigger})
+	two := runProd(t, map[string]string{"datafruits:databaseSize": bigger, "datafruits:stations": `[{"name":"datafruits"},{"name":"jungle"}]`})
 	before := map[string]pulumitest.Resource{}
 	for _, r := range one.Resources() {
 		before[r.URN] = r

@@ -53,7 +53,9 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 		r.fail("workloadMinNodes", strconv.Itoa(cfg.Cluster.WorkloadMinNodes), fmt.Sprintf("at most workloadMaxNodes (%d)", cfg.Cluster.WorkloadMaxNodes))
 	}
 	cfg.Database = DatabaseConfig{
-		Size:        r.match("databaseSize", "db-s-1vcpu-1gb", databaseSlugRe, `a DigitalOcean database slug such as "db-s-1vcpu-1gb"`),
+		// The default pools and scaling need 43 connections at worst; the
+		// 1 GB size has 22 (see checkConnectionBudget).
+		Size:        r.match("databaseSize", "db-s-1vcpu-2gb", databaseSlugRe, `a DigitalOcean database slug such as "db-s-1vcpu-2gb"`),
 		NodeCount:   r.intRange("databaseNodeCount", 1, 1, 3),
 		Version:     r.enum("postgresVersion", "16", []string{"14", "15", "16", "17"}),
 		APIPoolSize: r.intRange("apiPoolSize", 10, 1, 100),
@@ -86,6 +88,9 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	cfg.Scaling = r.scaling()
 	cfg.Stations = r.stations()
 	cfg.Secrets = r.secrets()
+	if onDO {
+		r.checkConnectionBudget(cfg)
+	}
 
 	if err := errors.Join(r.errs...); err != nil {
 		return nil, fmt.Errorf("invalid configuration for stack %q:\n%w", ctx.Stack(), err)

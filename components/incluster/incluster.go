@@ -57,6 +57,13 @@ type Data struct {
 
 	// Peers are the network peers of each service ("postgres", "valkey", "s3"), for the clients' policies.
 	Peers map[string]netpol.Peer
+	// PostgresHost is PostgreSQL's in-cluster host name; PostgresAdminUser its superuser.
+	PostgresHost, PostgresAdminUser string
+	// PostgresAdminPassword is the superuser's password (secret).
+	PostgresAdminPassword pulumi.StringOutput
+	// AppPasswords are each app's database password (secret). The users and
+	// databases do not exist until the database set-up Job creates them.
+	AppPasswords map[string]pulumi.StringOutput
 }
 
 // Ports of the data services.
@@ -89,40 +96,33 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		"s3":       {Namespace: args.Namespace, PodLabels: map[string]string{"app.kubernetes.io/name": name + "-minio"}, Ports: []int{MinioPort}},
 	}
 
-	// PostgreSQL: one superuser, then a user and database per app, created by
-	// an init script on the first start (the script holds passwords: a Secret).
+	// PostgreSQL: one superuser. Like a managed cluster's admin, it creates
+	// the apps' users and databases (the database set-up Job, dbsetup): the
+	// image's init scripts would run on the first start only, so an app added
+	// later would never get its database.
 	superuser, err := password("postgres")
 	if err != nil {
 		return nil, err
 	}
-	appPasswords := map[string]pulumi.StringOutput{}
+	d.PostgresHost = fmt.Sprintf("postgres.%s.svc", args.Namespace)
+	d.PostgresAdminUser = "postgres"
+	d.PostgresAdminPassword = pulumi.ToSecret(superuser).(pulumi.StringOutput)
+	d.AppPasswords = map[string]pulumi.StringOutput{}
 	urls := pulumi.StringMap{}
-	var all []any
 	for _, app := range args.Databases {
 		p, err := password("postgres-" + app)
 		if err != nil {
 			return nil, err
 		}
-		appPasswords[app] = p
-		urls[app] = pulumi.Sprintf("postgresql://%s:%s@postgres.%s.svc:%d/%s?sslmode=disable", app, p, args.Namespace, PostgresPort, app)
-		all = append(all, p)
+		d.AppPasswords[app] = pulumi.ToSecret(p).(pulumi.StringOutput)
+		urls[app] = pulumi.Sprintf("postgresql://%s:%s@%s:%d/%s?sslmode=disable", app, p, d.PostgresHost, PostgresPort, app)
 	}
-	initScript := pulumi.All(all...).ApplyT(func(v []any) string {
-		var b strings.Builder
-		b.WriteString("#!/bin/bash\nset -euo pipefail\npsql -v ON_ERROR_STOP=1 --username postgres <<'SQL'\n")
-		for i, app := range args.Databases {
-			fmt.Fprintf(&b, "CREATE USER %q WITH PASSWORD '%s';\nCREATE DATABASE %q OWNER %q;\n", app, v[i].(string), app, app)
-		}
-		b.WriteString("SQL\n")
-		return b.String()
-	}).(pulumi.StringOutput)
 	if _, err := workload.New(ctx, name+"-postgres", &workload.Args{
 		Namespace: args.Namespace, ServiceName: "postgres", Image: args.Images["postgres"], StatefulSet: true,
 		Ports:     []workload.Port{{Name: "postgres", Number: PostgresPort}},
 		Env:       map[string]string{"POSTGRES_USER": "postgres", "PGDATA": "/var/lib/postgresql/data/pgdata"},
 		SecretEnv: pulumi.StringMap{"POSTGRES_PASSWORD": superuser}, SecretEnvKeys: []string{"POSTGRES_PASSWORD"},
-		SecretFiles: &workload.SecretFiles{MountPath: "/docker-entrypoint-initdb.d", Files: pulumi.StringMap{"10-apps.sh": initScript}, Names: []string{"10-apps.sh"}},
-		Probe:       &workload.Probe{Port: "postgres"}, Resources: workload.Resources{CPU: "100m", Memory: "256Mi"},
+		Probe: &workload.Probe{Port: "postgres"}, Resources: workload.Resources{CPU: "100m", Memory: "256Mi"},
 		Volume:       &workload.Volume{Name: "data", MountPath: "/var/lib/postgresql/data", Size: "5Gi", StorageClass: args.StorageClass},
 		ScratchPaths: []string{"/tmp", "/var/run/postgresql"}, RunAsUser: 999,
 		IngressFrom: fromAnyNamespace(PostgresPort), Platform: args.Platform,

@@ -51,6 +51,11 @@ type Postgres struct {
 	URLs pulumi.StringMapOutput `pulumi:"urls"`
 	// PoolURL is the private URL of the PooledDatabase's PgBouncer pool (secret; empty without a pool).
 	PoolURL pulumi.StringOutput `pulumi:"poolUrl"`
+	// AdminUser and AdminPassword are the admin user's (doadmin) credentials (password secret);
+	// AdminDatabase is its own database. The admin owns every app's database.
+	AdminUser     pulumi.StringOutput `pulumi:"adminUser"`
+	AdminPassword pulumi.StringOutput `pulumi:"adminPassword"`
+	AdminDatabase pulumi.StringOutput `pulumi:"adminDatabase"`
 }
 
 // New declares the cluster, the databases, users, pool and firewall.
@@ -142,9 +147,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	p.PrivateHost = db.PrivateHost
 	p.Port = db.Port
 	p.URLs = pulumi.ToSecret(urls.ToStringMapOutput()).(pulumi.StringMapOutput)
+	p.AdminUser = db.User
+	p.AdminPassword = pulumi.ToSecret(db.Password).(pulumi.StringOutput)
+	p.AdminDatabase = db.Database
 	return p, ctx.RegisterResourceOutputs(p, pulumi.Map{
 		"clusterId": p.ClusterID, "privateHost": p.PrivateHost, "port": p.Port,
 		"urls": p.URLs, "poolUrl": p.PoolURL,
+		"adminUser": p.AdminUser, "adminPassword": p.AdminPassword, "adminDatabase": p.AdminDatabase,
 	})
 }
 

@@ -63,6 +63,7 @@ func defaultOutputs() map[string]OutputFunc {
 				"port":        num(25060),
 				"user":        str("doadmin"),
 				"password":    secret(FakeDBPassword),
+				"database":    str("defaultdb"),
 				"uri":         secret("postgresql://doadmin:" + FakeDBPassword + "@" + host + ":25060/defaultdb?sslmode=require"),
 				"privateUri":  secret("postgresql://doadmin:" + FakeDBPassword + "@private-" + host + ":25060/defaultdb?sslmode=require"),
 			}

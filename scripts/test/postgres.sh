@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The database set-up the program renders, run against a real PostgreSQL 16 that reproduces
+# DigitalOcean's managed model (databases owned by the admin, app users without privileges)
+# and the local stack's in-cluster PostgreSQL. Self-contained: fetches and starts the server on
+# 127.0.0.1 and stops it on exit.
+set -euo pipefail
+source "$(dirname "$0")/../lib.sh"
+
+export DATAFRUITS_STATE="$STATE_DIR/postgres"
+services="$REPO_ROOT/scripts/services"
+trap '"$services/postgres16.sh" stop' EXIT
+
+eval "$("$services/postgres16.sh" start)"
+export DATAFRUITS_TEST_PG16_HOST="$PG16_HOST" DATAFRUITS_TEST_PG16_PORT="$PG16_PORT" DATAFRUITS_TEST_PG16_SUPERUSER="$PG16_SUPERUSER"
+
+cd "$REPO_ROOT"
+log "go test ./infra -run TestDatabaseSetup (the program's set-up Job on PostgreSQL $("$PG16_BIN/postgres" --version | awk '{print $3}'))"
+out="$DATAFRUITS_STATE/go-test.log"
+set +e
+go test -count=1 -v -run '^TestDatabaseSetup' ./infra/ >"$out" 2>&1
+rc=$?
+set -e
+grep -E '^\s*(--- |database_pg_test\.go)' "$out" || true
+[ $rc -eq 0 ] || { tail -40 "$out" >&2; die "database set-up tests failed (full log: $out)"; }
+grep -q -- '--- SKIP' "$out" && die "database set-up tests were skipped (full log: $out)"
+true
