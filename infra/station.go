@@ -255,8 +255,8 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		// nginx writes its pid, temp files and HLS segments under /var/run/video; the
 		// image's own nginx also opens logs under /usr/local/nginx.
 		WritableRootFilesystem: true, ScratchPaths: []string{"/var/run/video"},
-		Route:                  &workload.Route{Host: host("video"), Port: "http", LongLived: true},
-		TCPRoutes:              []workload.TCPRoute{{Entrypoint: rtmpEntrypoint, Host: host("video"), ExternalPort: stacks.RTMPPort, Port: "rtmp"}},
+		Route:     &workload.Route{Host: host("video"), Port: "http", LongLived: true},
+		TCPRoutes: []workload.TCPRoute{{Entrypoint: rtmpEntrypoint, Host: host("video"), ExternalPort: stacks.RTMPPort, Port: "rtmp"}},
 		EgressTo: []netpol.Peer{
 			apiPeer,
 			{Namespace: "radio-" + first.Name, PodLabels: map[string]string{"app.kubernetes.io/name": "radio-" + first.Name + "-liquidsoap"}, Ports: []int{radio.RTMPInPort}},
