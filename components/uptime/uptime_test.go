@@ -54,7 +54,7 @@ func TestOneCheckPerEndpointAlertingDiscord(t *testing.T) {
 		if got := pulumitest.GetString(a.Inputs, "notifications[0].slacks[0].url"); got != "https://discord.com/api/webhooks/1/tok/slack" {
 			t.Errorf("alert %s posts to %q, not Discord's Slack-compatible URL", a.Name, got)
 		}
-		if !pulumitest.IsSecret(a.Inputs, "notifications[0].slacks[0].url") {
+		if strings.Contains(pulumitest.PlainOutsideSecrets(a.Inputs), "tok/slack") {
 			t.Errorf("alert %s: the webhook must stay secret", a.Name)
 		}
 	}

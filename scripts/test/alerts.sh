@@ -24,7 +24,7 @@ eval "$("$REPO_ROOT/scripts/alerts/build.sh")"
 # The Discord stand-in runs inside the Go test; the program is exported with
 # its URL as the webhook, so the operator and Alertmanager post there.
 discord_port=$(free_port 20480)
-export ALERTS_DISCORD_URL="http://127.0.0.1:$discord_port/api/webhooks/160016/alerts-suite-token"
+export ALERTS_DISCORD_URL="https://127.0.0.1:$discord_port/api/webhooks/160016/alerts-suite-token"
 export ALERTS_EXPORT="$state/declared.json"
 
 log "exporting what the program declares (prod stack under mocks, webhook $ALERTS_DISCORD_URL)"

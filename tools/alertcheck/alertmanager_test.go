@@ -31,10 +31,11 @@ func TestAlertReachesDiscord(t *testing.T) {
 	// The stand-in listens where the program's webhook Secret points
 	// (scripts/test/alerts.sh exported the program with this URL).
 	webhook, err := url.Parse(string(mustDeclaredSecretValue(t)))
-	if err != nil || webhook.Scheme != "http" || !strings.HasPrefix(webhook.Host, "127.0.0.1:") {
+	if err != nil || webhook.Scheme != "https" || !strings.HasPrefix(webhook.Host, "127.0.0.1:") {
 		t.Fatalf("the exported webhook %q is not the local Discord stand-in (set ALERTS_DISCORD_URL when exporting)", webhook)
 	}
-	discord, err := startDiscordStandIn(webhook.Host)
+	dir := t.TempDir()
+	discord, err := startDiscordStandIn(webhook.Host, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,6 @@ func TestAlertReachesDiscord(t *testing.T) {
 		}
 		config = strings.Replace(config, old, repl, 1)
 	}
-	dir := t.TempDir()
 	configPath := filepath.Join(dir, "alertmanager.yaml")
 	if err := os.WriteFile(configPath, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
@@ -68,6 +68,9 @@ func TestAlertReachesDiscord(t *testing.T) {
 	cmd := exec.Command(binary, "--config.file="+configPath, "--storage.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr, "--cluster.listen-address=", "--log.level=debug")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	// Go reads extra roots from SSL_CERT_FILE: Alertmanager trusts the stand-in
+	// without a line of its configuration changing.
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+discord.caFile)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 func decodeBase64(s string) ([]byte, error) { return base64.StdEncoding.DecodeString(s) }
 
 // TestDashboardQueriesParse parses every query of the station dashboard the
-// program ships (the ConfigMap Grafana's sidecar loads) with Prometheus
-// v3.2.1's PromQL parser; a query that does not parse fails naming its panel.
+// program ships (the ConfigMap Grafana's sidecar loads) with Prometheus'
+// PromQL parser (module v0.301.0, see go.mod); a query that does not parse fails naming its panel.
 func TestDashboardQueriesParse(t *testing.T) {
 	cm := declared(t, "kubernetes:core/v1:ConfigMap", "observability-dashboard")
 	text, _ := get(cm, "data").(map[string]any)["station.json"].(string)

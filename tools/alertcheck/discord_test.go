@@ -3,9 +3,13 @@ package alertcheck
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sync"
 	"time"
@@ -38,19 +42,30 @@ type discordStandIn struct {
 	messages []discordMessage
 	rejected []string
 	arrived  chan struct{}
-	server   *http.Server
+	server   *httptest.Server
+	// caFile holds the stand-in's certificate, for clients to trust.
+	caFile string
 }
 
 var webhookPath = regexp.MustCompile(`^/api/webhooks/[0-9]+/[A-Za-z0-9_.-]+$`)
 
-func startDiscordStandIn(addr string) (*discordStandIn, error) {
+// startDiscordStandIn serves HTTPS on addr (the program accepts only https://
+// webhooks) with httptest's certificate for 127.0.0.1, written to dir.
+func startDiscordStandIn(addr, dir string) (*discordStandIn, error) {
 	d := &discordStandIn{arrived: make(chan struct{}, 64)}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	d.server = &http.Server{Handler: http.HandlerFunc(d.serve), ReadHeaderTimeout: 5 * time.Second}
-	go d.server.Serve(ln)
+	d.server = httptest.NewUnstartedServer(http.HandlerFunc(d.serve))
+	d.server.Listener.Close()
+	d.server.Listener = ln
+	d.server.StartTLS()
+	d.caFile = filepath.Join(dir, "discord-ca.pem")
+	cert := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: d.server.Certificate().Raw})
+	if err := os.WriteFile(d.caFile, cert, 0o644); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 

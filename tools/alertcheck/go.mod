@@ -1,8 +1,11 @@
 // Module alertcheck checks the monitoring configuration the program renders
 // with the upstream code that reads it in production: prometheus-operator
-// v0.81.0 (kube-prometheus-stack 70.0.0's operator), Prometheus' PromQL parser
-// and relabelling at v3.2.1 (module v0.302.1), and Helm's renderer for the
-// pinned charts. Its own module, so none of this moves the program's go.mod.
+// v0.81.0 (kube-prometheus-stack 70.0.0's operator), Helm's renderer for the
+// pinned charts, and Prometheus' PromQL parser, configuration loader and
+// relabelling at the version that operator builds with (module v0.301.0,
+// Prometheus 3.1.0: v0.302.1 changed rulefmt.Parse, which the operator calls;
+// the rules themselves are checked by promtool v3.2.1, the chart's version).
+// Its own module, so none of this moves the program's go.mod.
 module github.com/datafruits/infra/tools/alertcheck
 
 go 1.25.0
@@ -13,7 +16,7 @@ require (
 	github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring v0.81.0
 	github.com/prometheus/alertmanager v0.28.1
 	github.com/prometheus/common v0.62.0
-	github.com/prometheus/prometheus v0.302.1
+	github.com/prometheus/prometheus v0.301.0
 	helm.sh/helm/v3 v3.17.3
 	k8s.io/api v0.32.2
 	k8s.io/apiextensions-apiserver v0.32.2

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	promconfig "github.com/prometheus/prometheus/config"
+	// Registers kubernetes_sd_configs with the configuration loader, as Prometheus' main does.
+	_ "github.com/prometheus/prometheus/discovery/kubernetes"
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/model/relabel"
 	"github.com/prometheus/prometheus/util/strutil"
@@ -16,7 +18,7 @@ import (
 
 // scrapeConfigs are the extra scrape jobs the chart gives Prometheus (its
 // additionalScrapeConfigs Secret, rendered from the program's values),
-// parsed by Prometheus v3.2.1's configuration loader.
+// parsed by Prometheus' configuration loader (module v0.301.0, see go.mod).
 func scrapeConfigs(t *testing.T, objects []map[string]any) []*promconfig.ScrapeConfig {
 	t.Helper()
 	secret := findObject(t, objects, "Secret", "monitoring-prometheus-scrape-confg")
@@ -36,7 +38,7 @@ func scrapeConfigs(t *testing.T, objects []map[string]any) []*promconfig.ScrapeC
 	}
 	cfg, err := promconfig.Load(string(doc), slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
-		t.Fatalf("Prometheus v3.2.1 refuses the additional scrape configs: %v\n%s", err, raw)
+		t.Fatalf("Prometheus refuses the additional scrape configs: %v\n%s", err, raw)
 	}
 	return cfg.ScrapeConfigs
 }
