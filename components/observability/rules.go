@@ -127,8 +127,9 @@ func Rules(hours [2]int) []Rule {
 		{
 			Name: "RelaysAtMaximum",
 			// The autoscaler adds relays on CPU: at its maximum, nothing more can come.
-			Expr: stationFromNamespace(`max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{namespace=~"radio-.+", horizontalpodautoscaler=~".+-relay"})`) +
-				` >= on(namespace, horizontalpodautoscaler) max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{namespace=~"radio-.+", horizontalpodautoscaler=~".+-relay"})`,
+			// on() keeps only the matched labels: station is added to the result.
+			Expr: stationFromNamespace(`max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_status_current_replicas{namespace=~"radio-.+", horizontalpodautoscaler=~".+-relay"})` +
+				` >= on(namespace, horizontalpodautoscaler) max by (namespace, horizontalpodautoscaler) (kube_horizontalpodautoscaler_spec_max_replicas{namespace=~"radio-.+", horizontalpodautoscaler=~".+-relay"})`),
 			For: "15m", Severity: "warning",
 			Summary:   "{{ $labels.station }}'s listener relays have run at their maximum count for 15 minutes: new listeners may be refused",
 			Threshold: "relay autoscaler at its maximum replicas for 15 min",

@@ -1,6 +1,7 @@
 package alertcheck
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,10 +19,18 @@ const rulesTestFile = "testdata/rules.test.yaml"
 func renderedRulesFile(t *testing.T) []byte {
 	t.Helper()
 	objects := renderChart(t, "kube-prometheus-stack-70.0.0.tgz", "monitoring", "observability", releaseValues(t, "observability-monitoring"))
+	// The chart wraps its additional rules in a v1 List.
 	var spec any
 	for _, o := range objects {
-		if o["kind"] == "PrometheusRule" && strings.HasSuffix(get(o, "metadata.name").(string), "-datafruits") {
-			spec = o["spec"]
+		items, _ := o["items"].([]any)
+		if o["kind"] != "List" {
+			items = []any{o}
+		}
+		for _, item := range items {
+			r, _ := item.(map[string]any)
+			if r["kind"] == "PrometheusRule" && strings.HasSuffix(fmt.Sprint(get(r, "metadata.name")), "-datafruits") {
+				spec = r["spec"]
+			}
 		}
 	}
 	if spec == nil {
@@ -67,7 +76,7 @@ func TestRulesWithPromtool(t *testing.T) {
 			AlertRuleTests []struct {
 				Alertname string `json:"alertname"`
 				ExpAlerts []any  `json:"exp_alerts"`
-			} `json:"alert_rule_tests"`
+			} `json:"alert_rule_test"`
 		} `json:"tests"`
 	}
 	if err := yaml.Unmarshal(tests, &suite); err != nil {
