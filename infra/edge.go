@@ -6,6 +6,7 @@ import (
 	"github.com/datafruits/infra/components/dns"
 	"github.com/datafruits/infra/components/statuspage"
 	"github.com/datafruits/infra/components/tls"
+	"github.com/datafruits/infra/components/uptime"
 	"github.com/datafruits/infra/components/workload"
 	"github.com/datafruits/infra/stacks"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
@@ -19,6 +20,8 @@ type Edge struct {
 	Endpoints []workload.Endpoint
 	// StatusPage is Gatus.
 	StatusPage *statuspage.StatusPage
+	// Uptime is DigitalOcean's outside checks (nil off DigitalOcean).
+	Uptime *uptime.Uptime
 }
 
 func edge(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform, s *Station) (*Edge, error) {
@@ -41,6 +44,14 @@ func edge(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform, s
 	}
 	endpoints = append(endpoints, status.Endpoints...)
 	e := &Edge{Endpoints: endpoints, StatusPage: status}
+
+	// Checked from outside: a cluster or load balancer outage silences
+	// everything inside it, the status page included.
+	if cfg.Foundation == stacks.FoundationDigitalOcean {
+		if e.Uptime, err = uptime.New(ctx, "uptime", &uptime.Args{Endpoints: endpoints, DiscordWebhookURL: discord}); err != nil {
+			return nil, err
+		}
+	}
 
 	if p.TLS != nil {
 		if _, err := tls.NewCertificates(ctx, "certificates", &tls.CertificatesArgs{

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 
 	"github.com/datafruits/infra/components/chart"
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
@@ -51,6 +52,9 @@ type Entrypoint struct {
 	// Port is the public and container port.
 	Port int
 }
+
+// MetricsPort is Traefik's metrics entrypoint port (chart 39.0.2 values.yaml ports.metrics.port).
+const MetricsPort = 9100
 
 // IngressClass is the IngressClass Traefik serves.
 const IngressClass = "traefik"
@@ -142,7 +146,17 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 				"publishedService": pulumi.Map{"enabled": pulumi.Bool(true), "pathOverride": pulumi.Sprintf("%s/%s", args.NamespaceName, releaseName)},
 			},
 		},
-		"metrics": pulumi.Map{"prometheus": pulumi.Map{"service": pulumi.Map{"enabled": pulumi.Bool(true)}}},
+		// The metrics Service carries the scrape annotations Prometheus'
+		// annotated-services job selects (the chart sets none: values.yaml
+		// metrics.prometheus.service.annotations is empty); router labels give
+		// requests and errors per host.
+		"metrics": pulumi.Map{"prometheus": pulumi.Map{
+			"addRoutersLabels": pulumi.Bool(true),
+			"service": pulumi.Map{"enabled": pulumi.Bool(true), "annotations": pulumi.StringMap{
+				"prometheus.io/scrape": pulumi.String("true"),
+				"prometheus.io/port":   pulumi.String(strconv.Itoa(MetricsPort)),
+			}},
+		}},
 		"resources": pulumi.Map{
 			"requests": pulumi.Map{"cpu": pulumi.String("100m"), "memory": pulumi.String("128Mi")},
 			"limits":   pulumi.Map{"memory": pulumi.String("256Mi")},

@@ -48,6 +48,11 @@ func TestTraefikChartEntrypointsAndRedirect(t *testing.T) {
 			t.Errorf("TCP entrypoint %s missing or not exposed: %v", ep, pulumitest.Get(in, "values.ports"))
 		}
 	}
+	// Prometheus' annotated-services job scrapes Traefik's metrics Service only with these.
+	ann := pulumitest.Get(in, "values.metrics.prometheus.service.annotations").ObjectValue()
+	if ann["prometheus.io/scrape"].StringValue() != "true" || ann["prometheus.io/port"].StringValue() != "9100" {
+		t.Errorf("Traefik's metrics Service must be annotated for scraping on 9100, got %v", ann)
+	}
 	flags := strings.Join(stringArray(pulumitest.Array(in, "values.additionalArguments")), "\n")
 	for _, want := range []string{
 		"--entryPoints.web.http.redirections.entryPoint.to=websecure",

@@ -10,6 +10,8 @@ import (
 
 	"github.com/datafruits/infra/components/chart"
 	"github.com/datafruits/infra/components/workload"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes"
+	"github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/apiextensions"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
@@ -109,14 +111,16 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	deps := []pulumi.Resource{grafanaSecret}
 	hasDiscord := args.DiscordWebhookURL != nil
+	var discordSecretResource *corev1.Secret
 	if hasDiscord {
-		// Alertmanager reads the webhook from a mounted file (webhook_url_file):
-		// it never appears in Helm values or in Alertmanager's config.
-		s, err := secret("discord", discordSecret, pulumi.StringMap{discordKey: args.DiscordWebhookURL})
+		// The operator reads the webhook from this Secret into the
+		// configuration it generates (itself a Secret): it never appears in
+		// Helm values or in the AlertmanagerConfig.
+		discordSecretResource, err = secret("discord", discordSecret, pulumi.StringMap{discordKey: args.DiscordWebhookURL})
 		if err != nil {
 			return nil, err
 		}
-		deps = append(deps, s)
+		deps = append(deps, discordSecretResource)
 	}
 	lokiSecret, err := secret("loki-s3", lokiS3Secret, pulumi.StringMap{
 		"S3_ACCESS_KEY_ID": args.Logs.AccessKeyID, "S3_SECRET_ACCESS_KEY": args.Logs.SecretAccessKey,
@@ -138,9 +142,22 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	deps = append(deps, dashboard)
 
 	lokiURL := fmt.Sprintf("http://%s.%s.svc:3100", lokiService, args.NamespaceName)
-	if _, err := chart.Release(ctx, name+"-monitoring", chart.KubePrometheusStack, args.Charts, "monitoring", ns,
-		monitoringValues(args, lokiURL, hasDiscord), parent, pulumi.DependsOn(deps)); err != nil {
+	monitoring, err := chart.Release(ctx, name+"-monitoring", chart.KubePrometheusStack, args.Charts, "monitoring", ns,
+		monitoringValues(args, lokiURL, hasDiscord), parent, pulumi.DependsOn(deps))
+	if err != nil {
 		return nil, err
+	}
+	if hasDiscord {
+		// The chart installs the AlertmanagerConfig CRD; the Alertmanager it
+		// declares names this object, and the operator waits until it exists.
+		if _, err := apiextensions.NewCustomResource(ctx, name+"-discord-routing", &apiextensions.CustomResourceArgs{
+			ApiVersion:  pulumi.String("monitoring.coreos.com/v1alpha1"),
+			Kind:        pulumi.String("AlertmanagerConfig"),
+			Metadata:    &metav1.ObjectMetaArgs{Name: pulumi.String(DiscordRoutingName), Namespace: ns},
+			OtherFields: kubernetes.UntypedArgs{"spec": DiscordRouting(discordSecret, discordKey)},
+		}, parent, pulumi.DependsOn([]pulumi.Resource{monitoring, discordSecretResource})); err != nil {
+			return nil, err
+		}
 	}
 	if _, err := chart.Release(ctx, name+"-loki", chart.Loki, args.Charts, lokiService, ns, lokiValues(args), parent, pulumi.DependsOn([]pulumi.Resource{lokiSecret})); err != nil {
 		return nil, err

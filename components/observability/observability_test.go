@@ -58,9 +58,8 @@ func TestMonitoringValues(t *testing.T) {
 		"values.prometheus.prometheusSpec.retention": "15d",
 		"values.prometheus.prometheusSpec.storageSpec.volumeClaimTemplate.spec.storageClassName": "do-block-storage",
 		"values.grafana.admin.existingSecret":                                                    "grafana-admin",
-		"values.alertmanager.config.route.receiver":                                              "discord",
-		"values.alertmanager.config.receivers[1].discord_configs[0].webhook_url_file":            "/etc/alertmanager/secrets/alertmanager-discord/webhook-url",
-		"values.alertmanager.alertmanagerSpec.secrets[0]":                                        "alertmanager-discord",
+		"values.alertmanager.config.route.receiver":                                              "null",
+		"values.alertmanager.alertmanagerSpec.alertmanagerConfiguration.name":                    observability.DiscordRoutingName,
 		"values.grafana.ingress.hosts[0]":                                                        "grafana.datafruits.fm",
 	} {
 		if got := pulumitest.GetString(kps, path); got != want {
@@ -75,10 +74,35 @@ func TestMonitoringValues(t *testing.T) {
 	if !pulumi.IsSecret(o.GrafanaAdminPassword) {
 		t.Error("Grafana's admin password must be a secret output")
 	}
-	rules := pulumitest.Plain(kps)
-	for _, alert := range []string{"StreamSourceGone", "WorkloadCrashLooping", "CertificateExpiresSoon", "NodeMemoryPressure"} {
-		if !strings.Contains(rules, alert) {
-			t.Errorf("alert rule %s missing", alert)
+	// prometheus-operator v0.81.0 refuses webhook_url_file (issue 16): the
+	// webhook reaches Alertmanager through an AlertmanagerConfig instead.
+	if strings.Contains(pulumitest.Plain(kps), "webhook_url_file") {
+		t.Error("the chart values must not use webhook_url_file: prometheus-operator v0.81.0 refuses it")
+	}
+	amc, ok := mocks.Find("kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig", "observability-discord-routing")
+	if !ok {
+		t.Fatal("no AlertmanagerConfig routes alerts to Discord")
+	}
+	for path, want := range map[string]string{
+		"metadata.name":       observability.DiscordRoutingName,
+		"spec.route.receiver": "discord",
+		"spec.receivers[1].discordConfigs[0].apiURL.name":  "alertmanager-discord",
+		"spec.receivers[1].discordConfigs[0].apiURL.key":   "webhook-url",
+		"spec.receivers[1].discordConfigs[0].sendResolved": "true",
+		"spec.route.routes[0].receiver":                    "null",
+	} {
+		if got := pulumitest.GetString(amc.Inputs, path); got != want {
+			t.Errorf("AlertmanagerConfig %s = %q, want %q", path, got, want)
+		}
+	}
+	rules := pulumitest.Array(kps, "values.additionalPrometheusRulesMap.datafruits.groups[0].rules")
+	if len(rules) != len(observability.Rules([2]int{12, 24})) {
+		t.Errorf("the chart gets %d rules, the program has %d", len(rules), len(observability.Rules([2]int{12, 24})))
+	}
+	for _, r := range rules {
+		name, url := pulumitest.GetString(r.ObjectValue(), "alert"), pulumitest.GetString(r.ObjectValue(), "annotations.runbook_url")
+		if url != observability.RunbookURL+"#"+strings.ToLower(name) {
+			t.Errorf("alert %s: runbook_url %q", name, url)
 		}
 	}
 }
@@ -113,5 +137,11 @@ func TestLokiAndAlloy(t *testing.T) {
 	}
 	if _, ok := mocks.Find("kubernetes:core/v1:Secret", "observability-discord"); ok {
 		t.Error("no webhook, no Discord Secret")
+	}
+	if _, ok := mocks.Find("kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig", "observability-discord-routing"); ok {
+		t.Error("no webhook, no Discord routing")
+	}
+	if got := pulumitest.GetString(kps, "values.alertmanager.alertmanagerSpec.alertmanagerConfiguration.name"); got != "" {
+		t.Errorf("no webhook: Alertmanager must use the chart's null configuration, not %q", got)
 	}
 }

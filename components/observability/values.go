@@ -16,20 +16,6 @@ func monitoringValues(args *Args, lokiURL string, hasDiscord bool) pulumi.Map {
 			"resources":        pulumi.Map{"requests": pulumi.Map{"storage": pulumi.String(size)}},
 		}}}
 	}
-	receiver := "null"
-	receivers := pulumi.Array{pulumi.Map{"name": pulumi.String("null")}}
-	var amSecrets pulumi.StringArray
-	if hasDiscord {
-		receiver = "discord"
-		receivers = append(receivers, pulumi.Map{
-			"name": pulumi.String("discord"),
-			"discord_configs": pulumi.Array{pulumi.Map{
-				"webhook_url_file": pulumi.String(fmt.Sprintf("/etc/alertmanager/secrets/%s/%s", discordSecret, discordKey)),
-				"send_resolved":    pulumi.Bool(true),
-			}},
-		})
-		amSecrets = pulumi.StringArray{pulumi.String(discordSecret)}
-	}
 	grafanaTLS := workload.TLSSecretName(args.GrafanaHost)
 	return pulumi.Map{
 		"fullnameOverride": pulumi.String("monitoring"),
@@ -51,21 +37,13 @@ func monitoringValues(args *Args, lokiURL string, hasDiscord bool) pulumi.Map {
 			"additionalScrapeConfigs":                 pulumi.Array{annotatedServicesScrape()},
 		}},
 		"alertmanager": pulumi.Map{
-			"alertmanagerSpec": pulumi.Map{"secrets": amSecrets, "storage": volume("2Gi")},
+			"alertmanagerSpec": alertmanagerSpec(hasDiscord, volume("2Gi")),
+			// Without Discord (or before the AlertmanagerConfig exists) alerts
+			// go nowhere. prometheus-operator v0.81.0 reads this strictly into
+			// its own types, so it holds nothing but what those types know.
 			"config": pulumi.Map{
-				"route": pulumi.Map{
-					"receiver":        pulumi.String(receiver),
-					"group_by":        pulumi.ToStringArray([]string{"alertname", "namespace"}),
-					"group_wait":      pulumi.String("30s"),
-					"group_interval":  pulumi.String("5m"),
-					"repeat_interval": pulumi.String("4h"),
-					// Watchdog fires always, by design: it proves the pipeline works.
-					"routes": pulumi.Array{pulumi.Map{
-						"matchers": pulumi.ToStringArray([]string{`alertname = "Watchdog"`}),
-						"receiver": pulumi.String("null"),
-					}},
-				},
-				"receivers": receivers,
+				"route":     pulumi.Map{"receiver": pulumi.String("null")},
+				"receivers": pulumi.Array{pulumi.Map{"name": pulumi.String("null")}},
 			},
 		},
 		"grafana": pulumi.Map{
@@ -90,6 +68,20 @@ func monitoringValues(args *Args, lokiURL string, hasDiscord bool) pulumi.Map {
 		},
 		"additionalPrometheusRulesMap": pulumi.Map{"datafruits": pulumi.Map{"groups": pulumi.Array{AlertRules(args.AlertHoursUTC)}}},
 	}
+}
+
+// alertmanagerSpec points Alertmanager at the Discord routing when there is
+// a webhook. prometheus-operator v0.81.0 refuses a raw configuration with
+// discord_configs.webhook_url_file (its types lack the field; operator #7159):
+// the operator would never create Alertmanager. An AlertmanagerConfig named in
+// alertmanagerConfiguration becomes the whole configuration instead, and its
+// discordConfigs read the webhook from a Secret key.
+func alertmanagerSpec(hasDiscord bool, storage pulumi.Map) pulumi.Map {
+	spec := pulumi.Map{"storage": storage}
+	if hasDiscord {
+		spec["alertmanagerConfiguration"] = pulumi.Map{"name": pulumi.String(DiscordRoutingName)}
+	}
+	return spec
 }
 
 // annotatedServicesScrape scrapes every Service annotated prometheus.io/scrape

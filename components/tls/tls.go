@@ -5,6 +5,7 @@ package tls
 import (
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/datafruits/infra/components/chart"
 	"github.com/datafruits/infra/components/workload"
@@ -48,6 +49,9 @@ type TLS struct {
 	Ready []pulumi.Resource
 }
 
+// MetricsPort is cert-manager's controller metrics port (its chart's Service, v1.18.2).
+const MetricsPort = 9402
+
 // New declares cert-manager and the issuer.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*TLS, error) {
 	if args == nil || args.Namespace == nil || args.IngressClass == "" {
@@ -64,6 +68,14 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	release, err := chart.Release(ctx, name+"-cert-manager", chart.CertManager, args.Charts, "cert-manager", args.Namespace, pulumi.Map{
 		"crds":       pulumi.Map{"enabled": pulumi.Bool(true), "keep": pulumi.Bool(true)},
 		"prometheus": pulumi.Map{"enabled": pulumi.Bool(true), "servicemonitor": pulumi.Map{"enabled": pulumi.Bool(false)}},
+		// Prometheus finds the station's metrics by Service annotations; the
+		// chart annotates only its pods unless serviceAnnotations is set
+		// (cert-manager v1.18.2 templates/service.yaml, port 9402). Without
+		// them the certificate-expiry alert has no series and never fires.
+		"serviceAnnotations": pulumi.StringMap{
+			"prometheus.io/scrape": pulumi.String("true"),
+			"prometheus.io/port":   pulumi.String(strconv.Itoa(MetricsPort)),
+		},
 	}, pulumi.Parent(t))
 	if err != nil {
 		return nil, err

@@ -35,6 +35,12 @@ func TestIssuerPerStackAndCertificatePerHost(t *testing.T) {
 		if pulumitest.GetString(rel.Inputs, "version") != chart.CertManager.Version || pulumitest.GetString(rel.Inputs, "values.crds.enabled") != "true" {
 			t.Errorf("cert-manager must be pinned with its CRDs")
 		}
+		// The annotated-services scrape job selects Services by these
+		// annotations; without them certificate expiry is never scraped.
+		ann := pulumitest.Get(rel.Inputs, "values.serviceAnnotations").ObjectValue()
+		if ann["prometheus.io/scrape"].StringValue() != "true" || ann["prometheus.io/port"].StringValue() != "9402" {
+			t.Errorf("cert-manager's metrics Service must be annotated for scraping on 9402, got %v", ann)
+		}
 		issuers := mocks.ByType("kubernetes:cert-manager.io/v1:ClusterIssuer")
 		if len(issuers) != 1 || pulumitest.GetString(issuers[0].Inputs, "spec.acme.server") != server {
 			t.Errorf("%s: issuer must use %s", issuer, server)

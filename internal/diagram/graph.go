@@ -134,13 +134,15 @@ const (
 	typeNetPol      = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 	typeRouteTCP    = "kubernetes:traefik.io/v1alpha1:IngressRouteTCP"
 	typeRelease     = "kubernetes:helm.sh/v3:Release"
-	typeDBCluster   = "digitalocean:index/databaseCluster:DatabaseCluster"
-	typeDBPool      = "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool"
-	typeDBFirewall  = "digitalocean:index/databaseFirewall:DatabaseFirewall"
-	typeBucket      = "digitalocean:index/spacesBucket:SpacesBucket"
-	typeCDN         = "digitalocean:index/cdn:Cdn"
-	typeK8sCluster  = "digitalocean:index/kubernetesCluster:KubernetesCluster"
-	typeNodePool    = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
+	// typeAlertmanagerConfig configures the monitoring release's Alertmanager.
+	typeAlertmanagerConfig = "kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig"
+	typeDBCluster          = "digitalocean:index/databaseCluster:DatabaseCluster"
+	typeDBPool             = "digitalocean:index/databaseConnectionPool:DatabaseConnectionPool"
+	typeDBFirewall         = "digitalocean:index/databaseFirewall:DatabaseFirewall"
+	typeBucket             = "digitalocean:index/spacesBucket:SpacesBucket"
+	typeCDN                = "digitalocean:index/cdn:Cdn"
+	typeK8sCluster         = "digitalocean:index/kubernetesCluster:KubernetesCluster"
+	typeNodePool           = "digitalocean:index/kubernetesNodePool:KubernetesNodePool"
 )
 
 const nameLabel = "app.kubernetes.io/name"
@@ -567,12 +569,37 @@ func (ix *index) values() {
 	for _, r := range ix.byType[typeRelease] {
 		ns := str(r.Inputs, "namespace")
 		id := ix.releases[ix.key(ns, str(r.Inputs, "name"))]
-		walk(pulumitest.Get(r.Inputs, "values"), nil, func(_ []string, s string) {
+		walk(pulumitest.Get(r.Inputs, "values"), nil, func(path []string, s string) {
+			// Alert rules are text for people (summaries, runbook links), not peers.
+			if slices.Contains(path, "additionalPrometheusRulesMap") {
+				return
+			}
 			ix.value(id, ns, s)
 			if _, ok := ix.objects[ix.key(typeSecret, ns, s)]; ok {
 				walk(ix.data(ix.key(typeSecret, ns, s)), nil, func(_ []string, v string) { ix.value(id, ns, v) })
 			}
 		})
+	}
+	ix.alertmanagerConfigs()
+}
+
+// alertmanagerConfigs connects the monitoring release to what its
+// AlertmanagerConfigs name: the operator reads them into Alertmanager's
+// configuration, so a Secret holding the Discord webhook is the release's peer.
+func (ix *index) alertmanagerConfigs() {
+	for _, amc := range ix.byType[typeAlertmanagerConfig] {
+		ns := str(amc.Inputs, "metadata.namespace")
+		for _, r := range ix.byType[typeRelease] {
+			if str(r.Inputs, "namespace") != ns || !strings.Contains(str(r.Inputs, "chart"), "kube-prometheus-stack") {
+				continue
+			}
+			id := ix.releases[ix.key(ns, str(r.Inputs, "name"))]
+			walk(pulumitest.Get(amc.Inputs, "spec"), nil, func(_ []string, s string) {
+				if _, ok := ix.objects[ix.key(typeSecret, ns, s)]; ok {
+					walk(ix.data(ix.key(typeSecret, ns, s)), nil, func(_ []string, v string) { ix.value(id, ns, v) })
+				}
+			})
+		}
 	}
 }
 

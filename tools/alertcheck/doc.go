@@ -1,0 +1,2 @@
+// Package alertcheck holds tests only; see go.mod.
+package alertcheck
