@@ -166,8 +166,8 @@ func (c *Checker) resolve(name string) (*party, error) {
 // Check evaluates one row on this stack.
 func (c *Checker) Check(r Row) (Result, error) {
 	res := Result{Row: r, Stack: c.rec.Stack}
-	if r.On != "" && r.On != c.rec.Foundation {
-		res.Skipped = "only on " + r.On
+	if r.Only != "" && r.Only != c.rec.Foundation {
+		res.Skipped = "only on " + r.Only
 		return res, nil
 	}
 	from, err := c.resolve(r.From)

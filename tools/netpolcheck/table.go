@@ -36,7 +36,7 @@ type Row struct {
 	Protocol string `json:"protocol,omitempty"`
 	Why      string `json:"why"`
 	Deny     bool   `json:"deny,omitempty"`
-	On       string `json:"on,omitempty"`
+	Only     string `json:"only,omitempty"`
 	Pending  string `json:"pending,omitempty"`
 
 	// Line is the row's number in the table (1-based), for messages.
@@ -85,8 +85,8 @@ func LoadTable(path string) (*Table, error) {
 		if r.Why == "" {
 			problems = append(problems, fmt.Sprintf("%s: says no why", r))
 		}
-		if r.On != "" && r.On != "digitalocean" && r.On != "in-cluster" {
-			problems = append(problems, fmt.Sprintf("%s: on %q; allowed: digitalocean, in-cluster", r, r.On))
+		if r.Only != "" && r.Only != "digitalocean" && r.Only != "in-cluster" {
+			problems = append(problems, fmt.Sprintf("%s: on %q; allowed: digitalocean, in-cluster", r, r.Only))
 		}
 		if r.Protocol != "" && r.Protocol != "TCP" && r.Protocol != "UDP" {
 			problems = append(problems, fmt.Sprintf("%s: protocol %q; allowed: TCP, UDP", r, r.Protocol))
