@@ -234,7 +234,7 @@ func (c *Checker) direction(ingress bool, np *matcher.DirectionResult, target, p
 	}
 	switch {
 	case npAllows:
-		return true, "allowed by NetworkPolicy " + targetNames(np.AllowingTargets), nil
+		return true, "allowed by a rule among NetworkPolicies " + targetNames(np.AllowingTargets), nil
 	case len(cv.allowedBy) > 0:
 		return true, "allowed by CiliumNetworkPolicy " + strings.Join(cv.allowedBy, ", "), nil
 	case !npSelected && len(cv.selected) == 0:
