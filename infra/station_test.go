@@ -313,7 +313,8 @@ func TestSecondStationAddsOnlyARadio(t *testing.T) {
 		t.Errorf("a radio is more than %d resources", len(added))
 	}
 	sort.Strings(changed)
-	wantChanged := []string{"kubernetes:core/v1:Secret statuspage-files", "kubernetes:core/v1:Service ingress-service", "kubernetes:helm.sh/v3:Release ingress-traefik", "kubernetes:networking.k8s.io/v1:NetworkPolicy platform-allow-layer", "kubernetes:networking.k8s.io/v1:NetworkPolicy statuspage"}
+	// The DJ port is a new entrypoint: the nodes are admitted to it too (platform-allow-entities).
+	wantChanged := []string{"kubernetes:cilium.io/v2:CiliumNetworkPolicy platform-allow-entities", "kubernetes:core/v1:Secret statuspage-files", "kubernetes:core/v1:Service ingress-service", "kubernetes:helm.sh/v3:Release ingress-traefik", "kubernetes:networking.k8s.io/v1:NetworkPolicy platform-allow-layer", "kubernetes:networking.k8s.io/v1:NetworkPolicy statuspage"}
 	if strings.Join(changed, "\n") != strings.Join(wantChanged, "\n") {
 		t.Errorf("changed resources:\n%s\nwant:\n%s", strings.Join(changed, "\n"), strings.Join(wantChanged, "\n"))
 	}
