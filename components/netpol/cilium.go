@@ -15,8 +15,10 @@ import (
 // program writes against: the contract test installs that release's CRD
 // (from the github.com/cilium/cilium Go module) before applying the policies.
 // DigitalOcean's DOKS changelog names the Cilium each Kubernetes minor ships
-// with; v1.19 is the first Cilium line whose compatibility table
-// (Documentation/network/kubernetes/compatibility.rst) lists Kubernetes 1.35.
+// with, but it could not be read when this was pinned: v1.19 is the first
+// Cilium line whose compatibility table (Documentation/network/kubernetes/
+// compatibility.rst) lists Kubernetes 1.35 (v1.18 stops at 1.33). Move this to
+// the changelog's version once checked; the fields used here are the same in both.
 const CiliumVersion = "v1.19.4"
 
 // Cilium entities the program uses. On Cilium, ipBlock/CIDR rules select
