@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/datafruits/infra/components/netpol"
 	"github.com/datafruits/infra/internal/contract"
 	"github.com/datafruits/infra/internal/pulumitest"
 )
@@ -47,6 +48,18 @@ func TestContract(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no Pulumi.<stack>.yaml in %s (%v)", root, err)
 	}
+	// DOKS runs Cilium: its CiliumNetworkPolicy definition is part of the
+	// cluster, so install it here from the Cilium release the program targets
+	// and apply the program's policies against its real schema.
+	cilium, err := contract.ModuleCRDs(context.Background(), "github.com/cilium/cilium", netpol.CiliumVersion,
+		"pkg/k8s/apis/cilium.io/client/crds/v2", "ciliumnetworkpolicies.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := contract.InstallCRDs(context.Background(), client, cilium); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("installed the CiliumNetworkPolicy definition of github.com/cilium/cilium@%s", netpol.CiliumVersion)
 	var stacks []string
 	for _, f := range files {
 		stacks = append(stacks, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml"))

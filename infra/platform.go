@@ -61,21 +61,25 @@ func platform(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation) (*Platform
 		Autoscale: cfg.Platform.IngressAutoscale, LoadBalancer: cfg.Platform.LoadBalancer,
 		LoadBalancerName: "datafruits-" + cfg.Stack, Hostname: cfg.Domain, Charts: charts,
 	}
-	// The load balancer reaches Traefik from node addresses; the API server
-	// calls cert-manager's webhook and metrics-server from outside the cluster.
+	// The load balancer reaches Traefik's entrypoints, and nothing else here is
+	// open to the internet. The API server calls cert-manager's webhook and
+	// metrics-server on 10250: from private addresses on local clusters, as
+	// the kube-apiserver entity on DOKS (platformEntities).
 	// Only third-party charts run here, whose pods cannot be checked against
 	// "restricted" offline: enforce "baseline" (audit and warn stay
 	// "restricted"), so a chart's security context cannot stall an install.
+	platformIngress := append([]netpol.Peer{
+		{CIDR: "0.0.0.0/0", Ports: ingressArgs.Ports()},
+		{Namespace: observabilityNamespace},
+	}, apiServerToWebhooks()...)
+	platformEntityIngress, platformEntityEgress := platformEntities(cfg, ingressArgs.Ports())
 	platformNS, err := namespace.New(ctx, "platform", &namespace.Args{
-		Name: platformNamespace, PodSecurity: "baseline",
-		IngressFrom: []netpol.Peer{
-			{CIDR: "0.0.0.0/0", Ports: append(ingressArgs.Ports(), 10250)},
-			{Namespace: observabilityNamespace},
-		},
+		Name: platformNamespace, PodSecurity: "baseline", IngressFrom: platformIngress,
 		EgressTo: []netpol.Peer{
 			{AnyNamespace: true},
-			{CIDR: "0.0.0.0/0", Ports: []int{80, 443, 6443, 10250}},
+			{CIDR: "0.0.0.0/0", Ports: []int{80, 443, 6443, kubeletPort}},
 		},
+		EntityIngress: platformEntityIngress, EntityEgress: platformEntityEgress,
 	}, k8s)
 	if err != nil {
 		return nil, err
@@ -84,11 +88,16 @@ func platform(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation) (*Platform
 	// "restricted". It is audited and warned at "restricted" all the same.
 	obsNS, err := namespace.New(ctx, "observability", &namespace.Args{
 		Name: observabilityNamespace, PodSecurity: "privileged",
-		IngressFrom: []netpol.Peer{{Namespace: observabilityNamespace}, {Namespace: platformNamespace}},
+		// The API server calls prometheus-operator's admission webhook (chart
+		// value prometheusOperator.tls.internalPort) for every PrometheusRule.
+		IngressFrom: append([]netpol.Peer{{Namespace: observabilityNamespace}, {Namespace: platformNamespace}}, apiServerToWebhooks()...),
 		EgressTo: []netpol.Peer{
 			{AnyNamespace: true},
-			{CIDR: "0.0.0.0/0", Ports: []int{443, 6443, 9100, 10250}},
+			{CIDR: "0.0.0.0/0", Ports: []int{443, 6443, nodeExporterPort, kubeletPort}},
 		},
+		ACMESolversFrom: platformNamespace,
+		EntityIngress:   webhookEntities(cfg),
+		EntityEgress:    observabilityEntities(cfg),
 	}, k8s)
 	if err != nil {
 		return nil, err
@@ -130,6 +139,79 @@ func platform(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation) (*Platform
 		return nil, err
 	}
 	return p, nil
+}
+
+// Ports the platform's policies open beyond the entrypoints.
+const (
+	// webhookPort is cert-manager's webhook (chart value webhook.securePort),
+	// metrics-server's containerPort (chart 3.13.0) and prometheus-operator's
+	// admission webhook (tls.internalPort, chart 70.0.0): the API server calls them.
+	webhookPort = 10250
+	// kubeletPort is every node's kubelet: metrics-server and Prometheus read it.
+	kubeletPort = 10250
+	// nodeExporterPort is node-exporter's, on the host network of every node.
+	nodeExporterPort = 9100
+)
+
+// apiServerPorts are where the API server listens: 443 through the
+// kubernetes Service, 6443 at DOKS's control plane endpoint.
+var apiServerPorts = []int{443, 6443}
+
+// runsCilium reports whether the stack's cluster runs Cilium: DOKS always
+// does, and only there does the CiliumNetworkPolicy CRD exist.
+func runsCilium(cfg *stacks.Config) bool { return cfg.Foundation == stacks.FoundationDigitalOcean }
+
+// platformEntities are the platform namespace's Cilium entity rules. On
+// Cilium, ipBlock rules select neither nodes nor the API server (cilium PR
+// #28421; DOKS keeps policy-cidr-match-mode unset), so without these the load
+// balancer's connections that a node forwards to Traefik on another node, the
+// API server's calls to cert-manager's webhook and metrics-server, and
+// metrics-server's scrapes of the kubelets would all be dropped.
+func platformEntities(cfg *stacks.Config, entrypointPorts []int) (ingress, egress []netpol.EntityPeer) {
+	if !runsCilium(cfg) {
+		return nil, nil
+	}
+	ingress = append([]netpol.EntityPeer{{Entities: netpol.Nodes, Ports: entrypointPorts}}, webhookEntities(cfg)...)
+	egress = []netpol.EntityPeer{
+		{Entities: []string{netpol.EntityKubeAPIServer}, Ports: apiServerPorts},
+		{Entities: netpol.Nodes, Ports: []int{kubeletPort}},
+	}
+	return ingress, egress
+}
+
+// apiServerToWebhooks admits the API server to the webhook port where it
+// calls from a private address (local clusters: a node's). The internet never
+// reaches it. On DOKS the API server is an entity instead (webhookEntities).
+func apiServerToWebhooks() []netpol.Peer {
+	var peers []netpol.Peer
+	for _, private := range netpol.PrivateRanges {
+		peers = append(peers, netpol.Peer{CIDR: private, Ports: []int{webhookPort}})
+	}
+	return peers
+}
+
+// webhookEntities admits the API server to the webhook port on Cilium.
+// DigitalOcean does not document whether its control plane reaches webhooks
+// directly (kube-apiserver) or through a node's tunnel agent: both are
+// admitted to that port, and to nothing else.
+func webhookEntities(cfg *stacks.Config) []netpol.EntityPeer {
+	if !runsCilium(cfg) {
+		return nil
+	}
+	return []netpol.EntityPeer{{Entities: append([]string{netpol.EntityKubeAPIServer}, netpol.Nodes...), Ports: []int{webhookPort}}}
+}
+
+// observabilityEntities are the observability namespace's Cilium entity
+// rules: Prometheus scrapes the kubelets and node-exporter (host network),
+// and it, Alloy, Grafana's sidecars and kube-state-metrics read the API server.
+func observabilityEntities(cfg *stacks.Config) []netpol.EntityPeer {
+	if !runsCilium(cfg) {
+		return nil
+	}
+	return []netpol.EntityPeer{
+		{Entities: []string{netpol.EntityKubeAPIServer}, Ports: apiServerPorts},
+		{Entities: netpol.Nodes, Ports: []int{kubeletPort, nodeExporterPort}},
+	}
 }
 
 // providers is the Kubernetes provider to pass to components, if the

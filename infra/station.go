@@ -33,7 +33,7 @@ type Station struct {
 
 func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform) (*Station, error) {
 	k8s := pulumi.Providers(providers(f)...)
-	ns, err := namespace.New(ctx, "station", &namespace.Args{Name: stationNamespace}, k8s)
+	ns, err := namespace.New(ctx, "station", &namespace.Args{Name: stationNamespace, ACMESolversFrom: platformNamespace}, k8s)
 	if err != nil {
 		return nil, err
 	}

@@ -319,8 +319,9 @@ func TestSecondStationAddsOnlyARadio(t *testing.T) {
 	sort.Strings(changed)
 	// The status page's config Secret is named by its content, so its
 	// Deployment rolls to the new checks; the API's policy admits each
-	// station's Liquidsoap.
-	wantChanged := []string{"kubernetes:apps/v1:Deployment statuspage", "kubernetes:core/v1:Secret statuspage-files", "kubernetes:core/v1:Service ingress-service", "kubernetes:helm.sh/v3:Release ingress-traefik", "kubernetes:networking.k8s.io/v1:NetworkPolicy api", "kubernetes:networking.k8s.io/v1:NetworkPolicy platform-allow-layer", "kubernetes:networking.k8s.io/v1:NetworkPolicy statuspage"}
+	// station's Liquidsoap; the DJ port is a new entrypoint, so the nodes are
+	// admitted to it too (platform-allow-entities).
+	wantChanged := []string{"kubernetes:apps/v1:Deployment statuspage", "kubernetes:cilium.io/v2:CiliumNetworkPolicy platform-allow-entities", "kubernetes:core/v1:Secret statuspage-files", "kubernetes:core/v1:Service ingress-service", "kubernetes:helm.sh/v3:Release ingress-traefik", "kubernetes:networking.k8s.io/v1:NetworkPolicy api", "kubernetes:networking.k8s.io/v1:NetworkPolicy platform-allow-layer", "kubernetes:networking.k8s.io/v1:NetworkPolicy statuspage"}
 	if strings.Join(changed, "\n") != strings.Join(wantChanged, "\n") {
 		t.Errorf("changed resources:\n%s\nwant:\n%s", strings.Join(changed, "\n"), strings.Join(wantChanged, "\n"))
 	}

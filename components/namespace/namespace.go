@@ -1,6 +1,8 @@
 // Package namespace declares a namespace for one layer with its Pod Security
-// level, a default-deny NetworkPolicy, DNS for every pod, and the
-// namespace-wide allows a layer needs (for charts whose pods we do not label).
+// level, a default-deny NetworkPolicy, DNS for every pod, the ingress
+// controller to cert-manager's HTTP-01 solvers, and the namespace-wide allows
+// a layer needs (for charts whose pods we do not label), including Cilium
+// entity rules for nodes and the API server.
 package namespace
 
 import (
@@ -24,6 +26,14 @@ type Args struct {
 	IngressFrom []netpol.Peer
 	// EgressTo are namespace-wide allows out of every pod, besides DNS (optional).
 	EgressTo []netpol.Peer
+	// ACMESolversFrom is the ingress controller's namespace, admitted to cert-manager's
+	// HTTP-01 solver pods, which run in each Certificate's namespace (optional; "": none).
+	ACMESolversFrom string
+	// EntityIngress and EntityEgress are namespace-wide Cilium entity allows (nodes, the
+	// API server), declared as the CiliumNetworkPolicy "allow-entities" (optional; only
+	// on clusters that run Cilium, whose CRD must exist).
+	EntityIngress []netpol.EntityPeer
+	EntityEgress  []netpol.EntityPeer
 }
 
 // Namespace is a namespace with its baseline policies.
@@ -109,6 +119,27 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		}
 		if err := policy("allow-layer", spec); err != nil {
 			return nil, err
+		}
+	}
+	if args.ACMESolversFrom != "" {
+		// Let's Encrypt reaches a solver through the ingress controller; without
+		// this the default deny leaves every Certificate here pending.
+		solvers := &metav1.LabelSelectorArgs{MatchLabels: pulumi.StringMap{netpol.ACMESolverLabel: pulumi.String("true")}}
+		if err := policy("allow-acme-solvers", &networkingv1.NetworkPolicySpecArgs{
+			PodSelector: solvers,
+			PolicyTypes: pulumi.ToStringArray([]string{"Ingress"}),
+			Ingress: networkingv1.NetworkPolicyIngressRuleArray{
+				netpol.Ingress(netpol.Peer{Namespace: args.ACMESolversFrom, Ports: []int{netpol.ACMESolverPort}}, args.Name),
+			},
+		}); err != nil {
+			return nil, err
+		}
+	}
+	if len(args.EntityIngress) > 0 || len(args.EntityEgress) > 0 {
+		if _, err := netpol.NewCiliumPolicy(ctx, name+"-allow-entities", &netpol.CiliumPolicyArgs{
+			Name: "allow-entities", Namespace: nsName, Ingress: args.EntityIngress, Egress: args.EntityEgress,
+		}, pulumi.Parent(n)); err != nil {
+			return nil, fmt.Errorf("namespace %s: %w", name, err)
 		}
 	}
 	n.Name = nsName

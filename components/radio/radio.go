@@ -199,7 +199,9 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	// Each station has its own namespace, so every station's Liquidsoap
 	// finds its own Icecast at the host "icecast".
-	ns, err := namespace.New(ctx, name+"-namespace", &namespace.Args{Name: args.Namespace}, pulumi.Parent(r))
+	ns, err := namespace.New(ctx, name+"-namespace", &namespace.Args{
+		Name: args.Namespace, ACMESolversFrom: args.Platform.IngressNamespace,
+	}, pulumi.Parent(r))
 	if err != nil {
 		return nil, err
 	}
