@@ -6,7 +6,7 @@
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
-suites=(unit apps-archiver apps-onair workflows contract integration)
+suites=(unit apps-archiver apps-onair workflows edge contract integration)
 [ $# -gt 0 ] && suites=("$@")
 
 passed=0 failed=0 failed_names=()
