@@ -219,7 +219,7 @@ func (e *traefikEdge) writeRoutes(t *testing.T, mocks *pulumitest.Mocks, path st
 	}
 	transportOf := map[string]string{}
 	for _, svc := range mocks.ByType("kubernetes:core/v1:Service") {
-		if st := pulumitest.GetString(svc.Inputs, "metadata.annotations.traefik\\.ingress\\.kubernetes\\.io/service\\.serverstransport"); st != "" {
+		if st := unwrapMap(pulumitest.Get(svc.Inputs, "metadata.annotations"))["traefik.ingress.kubernetes.io/service.serverstransport"]; st != "" {
 			transportOf[pulumitest.GetString(svc.Outputs, "metadata.name")] = sanitize(st)
 		}
 	}
