@@ -38,6 +38,8 @@ func edge(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform, s
 		Namespace: observabilityNamespace, Image: cfg.Images["statuspage"], Host: "status." + cfg.Domain,
 		Endpoints: endpoints, DatabaseURL: f.DatabaseURLs.MapIndex(pulumi.String("statuspage")),
 		DiscordWebhookURL: discord, Platform: p.Refs, DatabaseEgress: f.Egress["postgres"],
+		// Without cert-manager Traefik serves its own self-signed certificate.
+		UntrustedCertificates: p.TLS == nil || !p.TLS.PubliclyTrusted,
 	}, k8s, pulumi.DependsOn(append([]pulumi.Resource{f.DatabaseReady}, p.Namespaces...)))
 	if err != nil {
 		return nil, err

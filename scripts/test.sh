@@ -6,7 +6,7 @@
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
-suites=(unit netpol apps-archiver apps-onair radio postgres workflows alerts contract integration)
+suites=(unit netpol apps-archiver apps-onair radio postgres workflows alerts edge contract integration)
 [ $# -gt 0 ] && suites=("$@")
 
 passed=0 failed=0 failed_names=()

@@ -81,8 +81,14 @@ const (
 	websecurePort = 8443
 )
 
+// The public ports of web and websecure: the Service's, and so the load balancer's.
+const (
+	webServicePort       = 80
+	websecureServicePort = 443
+)
+
 // HealthCheckPort is the Service port the load balancer checks (web's, 80).
-const HealthCheckPort = 80
+const HealthCheckPort = webServicePort
 
 var entrypointRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$`)
 
@@ -97,9 +103,16 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 
 	// Entrypoint options go through Traefik's own flags: their names are
-	// stable across chart majors, unlike the chart's value keys.
+	// stable across chart majors, unlike the chart's value keys. The chart
+	// renders redirect flags of its own only from ports.<name>.http.redirections,
+	// which these values leave empty, so the two never both set one.
 	flags := []string{
-		"--entryPoints.web.http.redirections.entryPoint.to=websecure",
+		// "to=websecure" would redirect to that entrypoint's address port,
+		// the container port 8443, which the load balancer does not expose
+		// and Let's Encrypt refuses to follow (it follows 80 and 443 only).
+		// The chart renders ":<exposedPort>" for the same reason
+		// (_podtemplate.tpl; traefik-helm-chart #166, #173).
+		fmt.Sprintf("--entryPoints.web.http.redirections.entryPoint.to=:%d", websecureServicePort),
 		"--entryPoints.web.http.redirections.entryPoint.scheme=https",
 		"--entryPoints.web.http.redirections.entryPoint.permanent=true",
 		// Uploads of past broadcasts take minutes; listener streams and
@@ -107,10 +120,11 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		"--entryPoints.websecure.transport.respondingTimeouts.readTimeout=0s",
 		"--entryPoints.websecure.transport.respondingTimeouts.idleTimeout=3600s",
 	}
+	fixedFlags := len(flags)
 	ports := pulumi.Map{}
 	servicePorts := corev1.ServicePortArray{
-		&corev1.ServicePortArgs{Name: pulumi.String("web"), Port: pulumi.Int(80), TargetPort: pulumi.String("web")},
-		&corev1.ServicePortArgs{Name: pulumi.String("websecure"), Port: pulumi.Int(443), TargetPort: pulumi.String("websecure")},
+		&corev1.ServicePortArgs{Name: pulumi.String("web"), Port: pulumi.Int(webServicePort), TargetPort: pulumi.String("web")},
+		&corev1.ServicePortArgs{Name: pulumi.String("websecure"), Port: pulumi.Int(websecureServicePort), TargetPort: pulumi.String("websecure")},
 	}
 	entrypoints := []string{"web", "websecure"}
 	for _, ep := range args.TCPEntrypoints {
@@ -130,7 +144,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			flags = append(flags, fmt.Sprintf("--entryPoints.%s.proxyProtocol.trustedIPs=%s", ep, args.TrustedProxyCIDR))
 		}
 	}
-	sort.Strings(flags[5:])
+	sort.Strings(flags[fixedFlags:])
 
 	values := pulumi.Map{
 		"deployment":          pulumi.Map{"replicas": pulumi.Int(args.Replicas)},
@@ -267,7 +281,7 @@ func (a *Args) validate(name string) error {
 	if a.LoadBalancer && (a.LoadBalancerName == "" || a.Hostname == "") {
 		return fmt.Errorf("ingress %s: a load balancer needs LoadBalancerName and Hostname", name)
 	}
-	seen := map[int]bool{80: true, 443: true, webPort: true, websecurePort: true}
+	seen := map[int]bool{webServicePort: true, websecureServicePort: true, webPort: true, websecurePort: true}
 	for _, ep := range a.TCPEntrypoints {
 		if !entrypointRe.MatchString(ep.Name) || ep.Name == "web" || ep.Name == "websecure" || ep.Name == "traefik" || ep.Name == "metrics" {
 			return fmt.Errorf("ingress %s: entrypoint name %q must be a DNS label of at most 15 characters and not a built-in entrypoint", name, ep.Name)

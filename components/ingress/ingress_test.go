@@ -55,13 +55,49 @@ func TestTraefikChartEntrypointsAndRedirect(t *testing.T) {
 	}
 	flags := strings.Join(stringArray(pulumitest.Array(in, "values.additionalArguments")), "\n")
 	for _, want := range []string{
-		"--entryPoints.web.http.redirections.entryPoint.to=websecure",
+		"--entryPoints.web.http.redirections.entryPoint.to=:443",
 		"--entryPoints.websecure.proxyProtocol.trustedIPs=10.0.0.0/8",
 		"--entryPoints.dj-9000.proxyProtocol.trustedIPs=10.0.0.0/8",
 		"--entryPoints.dj-9000.transport.respondingTimeouts.readTimeout=0s",
 	} {
 		if !strings.Contains(flags, want) {
 			t.Errorf("Traefik lacks %s; flags:\n%s", want, flags)
+		}
+	}
+}
+
+// TestRedirectGoesToThePublicHTTPSPort: Traefik resolves a redirect to an
+// entrypoint name to that entrypoint's address port (8443 in the chart), so
+// http://host/ would go to https://host:8443/, which the load balancer does
+// not expose and Let's Encrypt will not follow for HTTP-01. The redirect must
+// name the Service's HTTPS port, once: the chart 39.0.2 adds flags of its own
+// when ports.web.http.redirections is set, and two would fight.
+func TestRedirectGoesToThePublicHTTPSPort(t *testing.T) {
+	for _, lb := range []bool{true, false} {
+		a := prodArgs()
+		a.LoadBalancer = lb
+		mocks := build(t, a)
+		rel, _ := mocks.Find("kubernetes:helm.sh/v3:Release", "ingress-traefik")
+		svc, _ := mocks.Find("kubernetes:core/v1:Service", "ingress-service")
+		httpsPort := ""
+		for _, p := range pulumitest.Array(svc.Inputs, "spec.ports") {
+			if pulumitest.GetString(p.ObjectValue(), "name") == "websecure" {
+				httpsPort = fmt.Sprint(p.ObjectValue()["port"].NumberValue())
+			}
+		}
+		var targets []string
+		for _, f := range stringArray(pulumitest.Array(rel.Inputs, "values.additionalArguments")) {
+			if v, ok := strings.CutPrefix(f, "--entryPoints.web.http.redirections.entryPoint.to="); ok {
+				targets = append(targets, v)
+			}
+		}
+		if len(targets) != 1 || targets[0] != ":"+httpsPort {
+			t.Errorf("load balancer %v: web must redirect once to %q (the Service's websecure port), got %q", lb, ":"+httpsPort, targets)
+		}
+		for _, ep := range []string{"web", "websecure"} {
+			if v := pulumitest.Get(rel.Inputs, "values.ports."+ep+".http.redirections"); !v.IsNull() {
+				t.Errorf("load balancer %v: values.ports.%s.http.redirections = %v makes the chart render a second redirect", lb, ep, v)
+			}
 		}
 	}
 }

@@ -47,6 +47,9 @@ type TLS struct {
 
 	// Ready are the resources certificates must wait for (the chart installs the CRDs).
 	Ready []pulumi.Resource
+	// PubliclyTrusted is true when the issuer's certificates chain to a root
+	// that browsers and HTTP clients trust (Let's Encrypt production only).
+	PubliclyTrusted bool
 }
 
 // MetricsPort is cert-manager's controller metrics port (its chart's Service, v1.18.2).
@@ -91,6 +94,9 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}
 	t.IssuerName = pulumi.String(issuerName).ToStringOutput()
 	t.Ready = []pulumi.Resource{release, issuer}
+	// Let's Encrypt's staging roots are deliberately untrusted, and a
+	// self-signed certificate chains to nothing.
+	t.PubliclyTrusted = args.Issuer == "production"
 	return t, ctx.RegisterResourceOutputs(t, pulumi.Map{"issuerName": t.IssuerName})
 }
 
