@@ -1,22 +1,36 @@
 package main
 
 import (
-	"strconv"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/datafruits/infra/components/observability"
+	"github.com/datafruits/infra/internal/pulumitest"
 )
 
 // TestRelayCapacityMatchesTheAlert: the RelaysNearCapacity rule counts
-// observability.RelayMaxListeners per relay; the relays must accept exactly that.
+// observability.RelayMaxListeners per relay; the relays' rendered Icecast
+// configuration must accept exactly that many clients.
 func TestRelayCapacityMatchesTheAlert(t *testing.T) {
 	mocks := runProd(t, nil)
-	relay, ok := mocks.Find("kubernetes:apps/v1:Deployment", "radio-datafruits-relay")
-	if !ok {
-		t.Fatal("no relay Deployment")
+	want := fmt.Sprintf("<clients>%d</clients>", observability.RelayMaxListeners)
+	found := false
+	for _, cm := range mocks.ByType("kubernetes:core/v1:ConfigMap") {
+		if !strings.Contains(cm.Name, "relay") {
+			continue
+		}
+		for key, v := range pulumitest.Get(cm.Inputs, "data").ObjectValue() {
+			if !strings.HasSuffix(string(key), ".xml") {
+				continue
+			}
+			found = true
+			if !strings.Contains(v.StringValue(), want) {
+				t.Errorf("%s %s does not set %s: the capacity alert assumes %d listeners per relay", cm.Name, key, want, observability.RelayMaxListeners)
+			}
+		}
 	}
-	got := envOf(mocks, container(relay, 0))["ICECAST_MAX_CLIENTS"]
-	if got != strconv.Itoa(observability.RelayMaxListeners) {
-		t.Errorf("relays accept ICECAST_MAX_CLIENTS=%q listeners; the capacity alert assumes %d", got, observability.RelayMaxListeners)
+	if !found {
+		t.Fatal("no relay icecast.xml in a ConfigMap: the relays' capacity cannot be checked")
 	}
 }
