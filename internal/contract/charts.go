@@ -147,6 +147,16 @@ func decodeDocuments(b []byte) ([]map[string]any, error) {
 		if err := json.Unmarshal(js, &m); err != nil {
 			return nil, fmt.Errorf("rendered chart: %w", err)
 		}
+		// A List's items are objects of their own (kube-prometheus-stack
+		// renders its additional rules as one).
+		if kind, _ := m["kind"].(string); strings.HasSuffix(kind, "List") && m["items"] != nil {
+			for _, item := range list(m, "items") {
+				if obj, ok := item.(map[string]any); ok && len(obj) > 0 {
+					docs = append(docs, obj)
+				}
+			}
+			continue
+		}
 		if len(m) > 0 {
 			docs = append(docs, m)
 		}
@@ -262,6 +272,9 @@ func chartObject(doc map[string]any, rel Release, c *Client, crdScope map[string
 	}
 	return o, nil
 }
+
+// fromChart reports whether the object was rendered from a chart.
+func (o *Object) fromChart() bool { return strings.HasPrefix(o.Type, "helm:") }
 
 // APIVersions lists what the API server serves, in the two forms helm's
 // --api-versions takes: group/version and group/version/Kind.
