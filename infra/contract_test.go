@@ -7,8 +7,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -40,13 +38,9 @@ func TestContract(t *testing.T) {
 	if renderer.Helm == "" {
 		t.Fatal("CONTRACT_HELM is not set: run scripts/test/contract.sh, which builds helm and points at the chart mirror")
 	}
-	root, err := pulumitest.RepoRoot()
+	stacks, err := pulumitest.CommittedStacks()
 	if err != nil {
 		t.Fatal(err)
-	}
-	files, err := filepath.Glob(filepath.Join(root, "Pulumi.*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no Pulumi.<stack>.yaml in %s (%v)", root, err)
 	}
 	// DOKS runs Cilium: its CiliumNetworkPolicy definition is part of the
 	// cluster, so install it here from the Cilium release the program targets
@@ -60,11 +54,6 @@ func TestContract(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("installed the CiliumNetworkPolicy definition of github.com/cilium/cilium@%s", netpol.CiliumVersion)
-	var stacks []string
-	for _, f := range files {
-		stacks = append(stacks, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml"))
-	}
-	sort.Strings(stacks)
 
 	var summary []string
 	for _, stack := range stacks {

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strings"
 	"testing"
 
 	"github.com/datafruits/infra/internal/contract"
@@ -46,16 +45,11 @@ func TestRecordNetworkPolicies(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	root, err := pulumitest.RepoRoot()
+	stacks, err := pulumitest.CommittedStacks()
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := filepath.Glob(filepath.Join(root, "Pulumi.*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no Pulumi.<stack>.yaml in %s (%v)", root, err)
-	}
-	for _, f := range files {
-		stack := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml")
+	for _, stack := range stacks {
 		cfg, _, err := pulumitest.StackConfig(stack)
 		if err != nil {
 			t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 	"gopkg.in/yaml.v3"
@@ -28,6 +29,28 @@ func RepoRoot() (string, error) {
 		}
 		dir = parent
 	}
+}
+
+// CommittedStacks lists the stacks that have a Pulumi.<stack>.yaml at the
+// repository root, sorted.
+func CommittedStacks() ([]string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	files, err := filepath.Glob(filepath.Join(root, "Pulumi.*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("pulumitest: no Pulumi.<stack>.yaml in %s", root)
+	}
+	stacks := make([]string, 0, len(files))
+	for _, f := range files {
+		stacks = append(stacks, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), "Pulumi."), ".yaml"))
+	}
+	sort.Strings(stacks)
+	return stacks, nil
 }
 
 // FakeSecret is the value a test run gives to a secret key of a stack file,
