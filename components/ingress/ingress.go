@@ -12,10 +12,8 @@ import (
 
 	"github.com/datafruits/infra/components/chart"
 	"github.com/pulumi/pulumi-digitalocean/sdk/v4/go/digitalocean"
-	autoscalingv2 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/autoscaling/v2"
 	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
 	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
-	policyv1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/policy/v1"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -29,7 +27,8 @@ type Args struct {
 	TCPEntrypoints []Entrypoint
 	// Replicas is the number of Traefik pods, the minimum when autoscaled (optional; default 1).
 	Replicas int
-	// Autoscale adds an autoscaler up to MaxReplicas and a PodDisruptionBudget (optional).
+	// Autoscale has the chart add an autoscaler up to MaxReplicas and a
+	// PodDisruptionBudget keeping one pod up (optional).
 	Autoscale bool
 	// MaxReplicas bounds the autoscaler (optional; default 2 × Replicas).
 	MaxReplicas int
@@ -92,7 +91,8 @@ const HealthCheckPort = webServicePort
 
 var entrypointRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$`)
 
-// New declares Traefik, its Service and, with Autoscale, its autoscaler and budget.
+// New declares Traefik and its Service; with Autoscale the chart adds its
+// autoscaler and disruption budget.
 func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOption) (*Ingress, error) {
 	if err := args.validate(name); err != nil {
 		return nil, err
@@ -176,6 +176,25 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			"limits":   pulumi.Map{"memory": pulumi.String("256Mi")},
 		},
 	}
+	if args.Autoscale {
+		// The chart's own autoscaler and budget, not ours: with
+		// autoscaling.enabled its Deployment leaves spec.replicas out
+		// (templates/deployment.yaml), so Helm upgrades stop resetting the
+		// count the autoscaler chose. Both select the chart's pod labels.
+		values["autoscaling"] = pulumi.Map{
+			"enabled":     pulumi.Bool(true),
+			"minReplicas": pulumi.Int(args.Replicas),
+			"maxReplicas": pulumi.Int(args.MaxReplicas),
+			"metrics": pulumi.Array{pulumi.Map{
+				"type": pulumi.String("Resource"),
+				"resource": pulumi.Map{
+					"name":   pulumi.String("cpu"),
+					"target": pulumi.Map{"type": pulumi.String("Utilization"), "averageUtilization": pulumi.Int(70)},
+				},
+			}},
+		}
+		values["podDisruptionBudget"] = pulumi.Map{"enabled": pulumi.Bool(true), "minAvailable": pulumi.Int(1)}
+	}
 	release, err := chart.Release(ctx, name+"-traefik", chart.Traefik, args.Charts, releaseName, args.Namespace, values, pulumi.Parent(in))
 	if err != nil {
 		return nil, err
@@ -219,36 +238,6 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 	}, pulumi.Parent(in), pulumi.DependsOn([]pulumi.Resource{release}))
 	if err != nil {
 		return nil, err
-	}
-
-	if args.Autoscale {
-		target := &autoscalingv2.CrossVersionObjectReferenceArgs{ApiVersion: pulumi.String("apps/v1"), Kind: pulumi.String("Deployment"), Name: pulumi.String(releaseName)}
-		if _, err := autoscalingv2.NewHorizontalPodAutoscaler(ctx, name+"-hpa", &autoscalingv2.HorizontalPodAutoscalerArgs{
-			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(releaseName), Namespace: args.Namespace},
-			Spec: &autoscalingv2.HorizontalPodAutoscalerSpecArgs{
-				ScaleTargetRef: target,
-				MinReplicas:    pulumi.Int(args.Replicas),
-				MaxReplicas:    pulumi.Int(args.MaxReplicas),
-				Metrics: autoscalingv2.MetricSpecArray{&autoscalingv2.MetricSpecArgs{
-					Type: pulumi.String("Resource"),
-					Resource: &autoscalingv2.ResourceMetricSourceArgs{
-						Name:   pulumi.String("cpu"),
-						Target: &autoscalingv2.MetricTargetArgs{Type: pulumi.String("Utilization"), AverageUtilization: pulumi.Int(70)},
-					},
-				}},
-			},
-		}, pulumi.Parent(in), pulumi.DependsOn([]pulumi.Resource{release})); err != nil {
-			return nil, err
-		}
-		if _, err := policyv1.NewPodDisruptionBudget(ctx, name+"-pdb", &policyv1.PodDisruptionBudgetArgs{
-			Metadata: &metav1.ObjectMetaArgs{Name: pulumi.String(releaseName), Namespace: args.Namespace},
-			Spec: &policyv1.PodDisruptionBudgetSpecArgs{
-				MinAvailable: pulumi.Int(1),
-				Selector:     &metav1.LabelSelectorArgs{MatchLabels: podLabels},
-			},
-		}, pulumi.Parent(in), pulumi.DependsOn([]pulumi.Resource{release})); err != nil {
-			return nil, err
-		}
 	}
 
 	in.ServiceName = svc.Metadata.Name().Elem()

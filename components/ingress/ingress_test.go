@@ -130,11 +130,31 @@ func TestLoadBalancerAnnotationsAndProdScaling(t *testing.T) {
 			t.Errorf("load balancer lacks port %v", p)
 		}
 	}
-	if _, ok := mocks.Find("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "ingress-hpa"); !ok {
-		t.Error("prod ingress needs an autoscaler")
+}
+
+// TestAutoscalingIsTheChartsOwn: a Deployment that sets spec.replicas next to
+// an autoscaler of its own gets its count reset by every Helm upgrade. The
+// chart leaves replicas out only when its own autoscaling is enabled, so the
+// autoscaler and budget must be the chart's (the contract suite renders the
+// chart and checks the Deployment).
+func TestAutoscalingIsTheChartsOwn(t *testing.T) {
+	mocks := build(t, prodArgs())
+	rel, _ := mocks.Find("kubernetes:helm.sh/v3:Release", "ingress-traefik")
+	if got := pulumitest.GetString(rel.Inputs, "values.autoscaling.enabled"); got != "true" {
+		t.Errorf("values.autoscaling.enabled = %q, want true", got)
 	}
-	if _, ok := mocks.Find("kubernetes:policy/v1:PodDisruptionBudget", "ingress-pdb"); !ok {
-		t.Error("prod ingress needs a PodDisruptionBudget")
+	if min, max := pulumitest.GetString(rel.Inputs, "values.autoscaling.minReplicas"), pulumitest.GetString(rel.Inputs, "values.autoscaling.maxReplicas"); min != "2" || max != "4" {
+		t.Errorf("autoscaling bounds %s..%s, want 2..4", min, max)
+	}
+	if got := pulumitest.GetString(rel.Inputs, "values.podDisruptionBudget.minAvailable"); got != "1" {
+		t.Errorf("values.podDisruptionBudget.minAvailable = %q, want 1", got)
+	}
+	for _, typ := range []string{"kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "kubernetes:policy/v1:PodDisruptionBudget"} {
+		for _, r := range mocks.Resources() {
+			if r.Type == typ {
+				t.Errorf("%s %s declared beside the chart's own", typ, r.Name)
+			}
+		}
 	}
 }
 
@@ -184,7 +204,8 @@ func TestLocalIngressHasNoLoadBalancer(t *testing.T) {
 	if pulumitest.GetString(svc.Inputs, "spec.type") != "ClusterIP" {
 		t.Error("without a load balancer the Service must be ClusterIP")
 	}
-	if _, ok := mocks.Find("kubernetes:autoscaling/v2:HorizontalPodAutoscaler", "ingress-hpa"); ok {
+	rel, _ := mocks.Find("kubernetes:helm.sh/v3:Release", "ingress-traefik")
+	if pulumitest.Get(rel.Inputs, "values.autoscaling").IsObject() {
 		t.Error("no autoscaler asked for")
 	}
 }
