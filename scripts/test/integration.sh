@@ -45,6 +45,14 @@ else
   "$REPO_ROOT/scripts/controlplane/start.sh" >/dev/null
 fi
 
+# The engine runs the program with `go run` (the Go language host's
+# PULUMI_GO_USE_RUN switch) instead of its default `go build -trimpath`:
+# -trimpath gives every package a different build-cache key, so the first
+# preview would compile the Pulumi, Kubernetes and DigitalOcean SDKs a second
+# time (over 40 minutes on two cores); `go run` reuses what the unit suite
+# compiled. Same program, same engine, same plugins.
+export PULUMI_GO_USE_RUN=true
+
 # Compile under the machine-wide build lock, run outside it. Each `pulumi up`
 # waits for its workloads; the whole suite takes minutes, so the default
 # ten-minute go test timeout is too short.
