@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/datafruits/infra/apps/archiver/internal/announce"
+	"github.com/datafruits/infra/apps/archiver/internal/apidb"
 	"github.com/datafruits/infra/apps/archiver/internal/archiver"
 	"github.com/datafruits/infra/apps/archiver/internal/blobstore"
 	"github.com/datafruits/infra/apps/archiver/internal/catalog"
@@ -56,6 +57,15 @@ func run(ctx context.Context, getenv func(string) string) error {
 		return err
 	}
 
+	var api *apidb.DB
+	if cfg.APIDatabaseURL != "" {
+		// One connection: registrations are one short transaction per set.
+		if api, err = apidb.Open(ctx, cfg.APIDatabaseURL, 1); err != nil {
+			return err
+		}
+		defer api.Close()
+	}
+
 	reg := metrics.NewRegistry()
 	archiver.DeclareMetrics(reg)
 	announce.DeclareMetrics(reg)
@@ -68,7 +78,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	arc := archiver.New(archiver.Options{
 		Station: cfg.Station, WatchDir: cfg.WatchDir, QuietPeriod: cfg.QuietPeriod, Retention: cfg.Retention,
 		ScanInterval: cfg.ScanInterval, ShutdownTimeout: cfg.ShutdownTimeout, PublicURL: cfg.PublicURL,
-		Announce: announcer != nil, Archived: func() {
+		Announce: announcer != nil, Register: register(api), Archived: func() {
 			if announcer != nil {
 				announcer.Wake()
 			}
@@ -83,6 +93,11 @@ func run(ctx context.Context, getenv func(string) string) error {
 		var problems []error
 		if err := db.Ping(checkCtx); err != nil {
 			problems = append(problems, fmt.Errorf("database: %w", err))
+		}
+		if api != nil {
+			if err := api.Ping(checkCtx); err != nil {
+				problems = append(problems, fmt.Errorf("API database: %w", err))
+			}
 		}
 		if err := store.Ping(checkCtx); err != nil {
 			problems = append(problems, fmt.Errorf("bucket: %w", err))
@@ -112,7 +127,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 		close(serveErr)
 	}()
 	log.Info("archiver starting", "station", cfg.Station, "watch_dir", cfg.WatchDir, "bucket", cfg.S3Bucket,
-		"endpoint", cfg.S3Endpoint.String(), "listen_addr", cfg.ListenAddr, "discord", announcer != nil,
+		"endpoint", cfg.S3Endpoint.String(), "listen_addr", cfg.ListenAddr, "discord", announcer != nil, "registers_in_api", api != nil,
 		"quiet_period", cfg.QuietPeriod.String(), "retention", cfg.Retention.String())
 
 	runCtx, cancel := context.WithCancel(ctx)
@@ -142,4 +157,15 @@ func run(ctx context.Context, getenv func(string) string) error {
 	}
 	log.Info("stopped")
 	return archiveErr
+}
+
+// register is Options.Register for the API's database, nil without one.
+func register(api *apidb.DB) func(context.Context, apidb.Set) (bool, error) {
+	if api == nil {
+		return nil
+	}
+	return func(ctx context.Context, s apidb.Set) (bool, error) {
+		_, created, err := api.Register(ctx, s)
+		return created, err
+	}
 }

@@ -13,6 +13,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/datafruits/infra/apps/archiver/internal/testenv"
+	"github.com/jackc/pgx/v5"
 )
 
 func TestRunRejectsBadConfigurationWithClearErrors(t *testing.T) {
@@ -332,4 +335,61 @@ func mustModTime(t *testing.T, path string) time.Time {
 		t.Fatal(err)
 	}
 	return info.ModTime()
+}
+
+// TestRegistersLiveSetsWhereTheAPIListsThem: a set recorded under the name
+// Liquidsoap gives it lands in the API's recordings and tracks, once, joined
+// to its DJ; a restart that reconciles the kept file adds nothing; until the
+// API's database answers, the file is kept and retried.
+func TestRegistersLiveSetsWhereTheAPIListsThem(t *testing.T) {
+	w := newWorld(t)
+	apiURL := testenv.APIDatabase(t, "datafruits", "ovenrake")
+	name := "datafruits-ovenrake-2026-11-30-20-00-00.mp3"
+	path := filepath.Join(w.watchDir, name)
+	writeRecording(t, path, 160000, 21)
+
+	// First the API's database refuses connections: archived, not registered, kept.
+	refused := "postgres://nobody:x@" + freeAddr(t) + "/api"
+	p := w.start(map[string]string{"API_DATABASE_URL": refused, "ARCHIVER_RETENTION": "1h"})
+	eventually(t, 30*time.Second, "a register failure counted", func() bool {
+		return p.metric(`archiver_failures_total{stage="register"}`) >= 1
+	})
+	if strings.Contains(p.output(), "nobody:x@") {
+		t.Error("the API database URL's password reached the log")
+	}
+	p.terminate(10 * time.Second)
+
+	p = w.start(map[string]string{"API_DATABASE_URL": apiURL, "ARCHIVER_RETENTION": "1h"})
+	eventually(t, 30*time.Second, "registered", func() bool { return p.metric("archiver_registered_total") == 1 })
+	p.terminate(10 * time.Second)
+	// The file is kept (retention): a new process reconciles it and registers again, idempotently.
+	p = w.start(map[string]string{"API_DATABASE_URL": apiURL, "ARCHIVER_RETENTION": "1h"})
+	eventually(t, 30*time.Second, "reconciled after the restart", func() bool {
+		return p.findLog(map[string]string{"msg": "already registered in the API's recordings"}) != nil
+	})
+	if p.metric("archiver_registered_total") != 0 {
+		t.Error("the restarted archiver counted a second registration")
+	}
+
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, apiURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var recordings, tracks int
+	conn.QueryRow(ctx, `SELECT count(*) FROM recordings`).Scan(&recordings)
+	conn.QueryRow(ctx, `SELECT count(*) FROM tracks`).Scan(&tracks)
+	if recordings != 1 || tracks != 1 {
+		t.Fatalf("after a failure, a success and a restart: %d recordings and %d tracks, want 1 and 1", recordings, tracks)
+	}
+	var audio, dj string
+	var status int
+	if err := conn.QueryRow(ctx, `SELECT t.audio_file_name, u.username, r.processing_status FROM recordings r
+		JOIN tracks t ON t.id = r.track_id JOIN users u ON u.id = r.dj_id`).Scan(&audio, &dj, &status); err != nil {
+		t.Fatalf("the recording does not join to a track and its DJ: %v", err)
+	}
+	if want := w.rows()[name].url; audio != want || dj != "ovenrake" || status != 2 {
+		t.Errorf("track %q (want %q), DJ %q, status %d (want processed = 2)", audio, want, dj, status)
+	}
 }

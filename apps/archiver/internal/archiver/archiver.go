@@ -27,6 +27,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/datafruits/infra/apps/archiver/internal/apidb"
 	"github.com/datafruits/infra/apps/archiver/internal/blobstore"
 	"github.com/datafruits/infra/apps/archiver/internal/catalog"
 	"github.com/datafruits/infra/apps/archiver/internal/metrics"
@@ -53,6 +54,10 @@ type Options struct {
 	Announce bool
 	// Archived, if set, is told about each newly inserted row (it wakes the announcer).
 	Archived func()
+	// Register, if set, records an archived set where the API lists past
+	// sets (apidb.DB.Register); it must be idempotent, as it runs again
+	// whenever a file's row is reconciled. A file is done only once it succeeded.
+	Register func(ctx context.Context, s apidb.Set) (created bool, err error)
 }
 
 // Metric names.
@@ -65,6 +70,7 @@ const (
 	MetricLastSuccess   = "archiver_last_success_timestamp_seconds"
 	MetricSkipped       = "archiver_skipped_recordings"
 	MetricReconciled    = "archiver_reconciled_total"
+	MetricRegistered    = "archiver_registered_total"
 	MetricRemoved       = "archiver_local_files_removed_total"
 )
 
@@ -79,6 +85,7 @@ func DeclareMetrics(reg *metrics.Registry) {
 	reg.Gauge(MetricSkipped, "Files left alone because they cannot be a recording, by reason (empty, not_regular_file).")
 	reg.Counter(MetricReconciled, "Crash leftovers repaired, by action (row_added, reuploaded, local_removed).")
 	reg.Counter(MetricRemoved, "Local recordings removed after they were archived.")
+	reg.Counter(MetricRegistered, "Archived sets added to the API's recordings and tracks tables.")
 }
 
 // Archiver watches a directory and archives what it finds.
@@ -457,6 +464,9 @@ func (a *Archiver) archiveFile(ctx context.Context, rel string, st *fileState) e
 		}
 		return a.reconcileRow(ctx, rel, path, st, row, log)
 	}
+	if err := a.register(ctx, row, log); err != nil {
+		return err
+	}
 	st.archived, st.archivedAt, st.digest = true, row.ArchivedAt, digest
 	a.metrics.Set(MetricLastSuccess, float64(a.now().Unix()))
 	return a.removeIfDue(rel, st)
@@ -485,9 +495,33 @@ func (a *Archiver) reconcileRow(ctx context.Context, rel, path string, st *fileS
 		}
 		a.metrics.Add(MetricReconciled, 1, "action", "reuploaded")
 	}
+	if err := a.register(ctx, row, log); err != nil {
+		return err
+	}
 	st.archived, st.archivedAt, st.digest = true, row.ArchivedAt, digest
 	a.metrics.Set(MetricLastSuccess, float64(a.now().Unix()))
 	return a.removeIfDue(rel, st)
+}
+
+// register records row's set in the API's tables when Options.Register is set.
+func (a *Archiver) register(ctx context.Context, row *catalog.Recording, log *slog.Logger) error {
+	if a.opts.Register == nil {
+		return nil
+	}
+	created, err := a.opts.Register(ctx, apidb.Set{
+		Station: row.Station, DJ: recording.Describe(row.Station, row.OriginalName, row.StartedAt, 0).DJ,
+		Path: row.ObjectKey, PublicURL: row.PublicURL, SizeBytes: row.SizeBytes, StartedAt: row.StartedAt,
+	})
+	if err != nil {
+		return at("register", err)
+	}
+	if created {
+		a.metrics.Add(MetricRegistered, 1)
+		log.Info("registered in the API's recordings", "public_url", row.PublicURL)
+	} else {
+		log.Info("already registered in the API's recordings", "public_url", row.PublicURL)
+	}
+	return nil
 }
 
 // removeArchived removes a file kept for retention once that has passed, checking first

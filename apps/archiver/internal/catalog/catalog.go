@@ -79,7 +79,10 @@ func Open(ctx context.Context, databaseURL string) (*Catalog, error) {
 	if err != nil {
 		return nil, errors.New("DATABASE_URL cannot be parsed (value not shown: it holds a password)")
 	}
-	cfg.MaxConns = 4
+	// One each for the archiving loop, the announcer and a readiness check:
+	// the archiver never runs more queries at once. The stack's connection
+	// budget counts them (stacks/connections.go ArchiverConnections).
+	cfg.MaxConns = 3
 	cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

@@ -27,6 +27,10 @@ type Config struct {
 	ListenAddr string
 	// DatabaseURL is the PostgreSQL connection URL.
 	DatabaseURL string
+	// APIDatabaseURL is the API's database, where archived sets are
+	// registered in its recordings and tracks tables (optional: empty leaves
+	// the API's tables alone).
+	APIDatabaseURL string
 	// S3Endpoint is the S3 API endpoint, with scheme.
 	S3Endpoint *url.URL
 	// S3Region is the bucket's region.
@@ -100,16 +104,17 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 
 	c := &Config{
-		Station:     required("ARCHIVER_STATION", "the station name, like datafruits"),
-		WatchDir:    required("ARCHIVER_WATCH_DIR", "the directory Liquidsoap records into"),
-		QuietPeriod: duration("ARCHIVER_QUIET_PERIOD", "2m", 0),
-		Retention:   duration("ARCHIVER_RETENTION", "0s", 0),
-		ListenAddr:  cmp.Or(getenv("ARCHIVER_LISTEN_ADDR"), ":8080"),
-		DatabaseURL: required("DATABASE_URL", "a PostgreSQL URL, like postgres://user:pass@host:5432/db"),
-		S3Region:    cmp.Or(getenv("S3_REGION"), "us-east-1"),
-		S3Bucket:    required("S3_BUCKET", "the media bucket name"),
-		S3Key:       required("S3_KEY", "the access key id"),
-		S3Secret:    required("S3_SECRET", "the secret access key"),
+		Station:        required("ARCHIVER_STATION", "the station name, like datafruits"),
+		WatchDir:       required("ARCHIVER_WATCH_DIR", "the directory Liquidsoap records into"),
+		QuietPeriod:    duration("ARCHIVER_QUIET_PERIOD", "2m", 0),
+		Retention:      duration("ARCHIVER_RETENTION", "0s", 0),
+		ListenAddr:     cmp.Or(getenv("ARCHIVER_LISTEN_ADDR"), ":8080"),
+		DatabaseURL:    required("DATABASE_URL", "a PostgreSQL URL, like postgres://user:pass@host:5432/db"),
+		APIDatabaseURL: getenv("API_DATABASE_URL"),
+		S3Region:       cmp.Or(getenv("S3_REGION"), "us-east-1"),
+		S3Bucket:       required("S3_BUCKET", "the media bucket name"),
+		S3Key:          required("S3_KEY", "the access key id"),
+		S3Secret:       required("S3_SECRET", "the secret access key"),
 		// DiscordWebhookURL is validated below without echoing it: the URL carries the webhook's token.
 		DiscordWebhookURL: getenv("DISCORD_WEBHOOK_URL"),
 	}
@@ -133,9 +138,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	if u, err := url.Parse(c.DiscordWebhookURL); c.DiscordWebhookURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		errs = append(errs, errors.New("DISCORD_WEBHOOK_URL is invalid: want an absolute https:// URL (value not shown: it holds the webhook token)"))
 	}
-	if c.DatabaseURL != "" {
-		if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-			errs = append(errs, errors.New("DATABASE_URL is invalid: want postgres://user:password@host:port/database (value not shown: it holds a password)"))
+	for name, v := range map[string]string{"DATABASE_URL": c.DatabaseURL, "API_DATABASE_URL": c.APIDatabaseURL} {
+		if u, err := url.Parse(v); v != "" && (err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql")) {
+			errs = append(errs, errors.New(name+" is invalid: want postgres://user:password@host:port/database (value not shown: it holds a password)"))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

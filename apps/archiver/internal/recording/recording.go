@@ -18,6 +18,9 @@ type Info struct {
 	Name string
 	// Show is the slug of the show, "unscheduled" when the name has none.
 	Show string
+	// DJ is the username in a name Liquidsoap gives live sets,
+	// <station>-<dj>-<timestamp>.<ext>; empty for other names.
+	DJ string
 	// StartedAt is the broadcast start from the name, else the file's modification time less its duration.
 	StartedAt time.Time
 	// StartFromName says StartedAt came from the file name.
@@ -77,6 +80,9 @@ func Describe(station, relPath string, modTime time.Time, duration time.Duration
 			info.StartedAt, info.StartFromName = t, true
 			if showSource == stem {
 				showSource = stem[:m[0]] + " " + stem[m[1]:]
+			}
+			if prefix := station + "-"; m[0] > len(prefix)+1 && strings.HasPrefix(stem, prefix) && stem[m[0]-1] == '-' {
+				info.DJ = stem[len(prefix) : m[0]-1]
 			}
 		}
 	}

@@ -111,3 +111,22 @@ func TestDuration(t *testing.T) {
 		t.Error("Duration of a non-audio .mp3 reported a duration")
 	}
 }
+
+// TestDescribeFindsTheDJ: the radio's Liquidsoap script names live sets
+// <station>-<dj>-<Y-m-d-H-M-S>.mp3 (components/radio/templates/radio.liq.tmpl);
+// the DJ is what the API's users table knows them by.
+func TestDescribeFindsTheDJ(t *testing.T) {
+	mod := time.Date(2026, 11, 30, 22, 0, 0, 0, time.UTC)
+	for rel, want := range map[string]string{
+		"datafruits-ovenrake-2026-11-30-20-00-00.mp3":     "ovenrake",
+		"datafruits-dj-two-words-2026-11-30-20-00-00.mp3": "dj-two-words",
+		"datafruits-Ünï☃-2026-11-30-20-00-00.mp3":         "Ünï☃",
+		"datafruits-2026-11-30-20-00-00.mp3":              "",
+		"other-ovenrake-2026-11-30-20-00-00.mp3":          "",
+		"datafruits-ovenrake.mp3":                         "",
+	} {
+		if got := Describe("datafruits", rel, mod, 0).DJ; got != want {
+			t.Errorf("Describe(%q).DJ = %q, want %q", rel, got, want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ package testenv
 import (
 	"context"
 	"crypto/rand"
+	_ "embed"
 	"encoding/hex"
 	"net/url"
 	"os"
@@ -82,6 +83,37 @@ func Database(t testing.TB) string {
 	u, _ := url.Parse(admin)
 	u.Path = "/" + name
 	return u.String()
+}
+
+// APISchema is the part of the API's schema the archiver writes to.
+//
+//go:embed api-schema.sql
+var APISchema string
+
+// APIDatabase is Database holding the API's tables (APISchema), one radio
+// named station and a user per DJ username.
+func APIDatabase(t testing.TB, station string, djs ...string) string {
+	t.Helper()
+	u := Database(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, APISchema); err != nil {
+		t.Fatalf("load the API schema: %v", err)
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO radios (name) VALUES ($1)`, station); err != nil {
+		t.Fatal(err)
+	}
+	for _, dj := range djs {
+		if _, err := conn.Exec(ctx, `INSERT INTO users (username, email) VALUES ($1::text, $1::text || '@example.invalid')`, dj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return u
 }
 
 // S3 describes the test S3 server.
