@@ -282,7 +282,10 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 			Relays: workload.Scaling{Min: relays.Min, Max: relays.Max}, StorageClass: cfg.Platform.StorageClass,
 			Archive: radio.Archive{
 				DatabaseURL: f.DatabaseURLs.MapIndex(pulumi.String("archiver")),
-				S3Endpoint:  f.S3.Endpoint, S3Region: f.S3.Region, Bucket: f.S3.Media,
+				// Direct: pgx prepares statements, which PgBouncer's
+				// transaction pool does not keep.
+				APIDatabaseURL: f.DatabaseURLs.MapIndex(pulumi.String("api")),
+				S3Endpoint:     f.S3.Endpoint, S3Region: f.S3.Region, Bucket: f.S3.Media,
 				AccessKeyID: f.S3.AppsKeyID, SecretAccessKey: f.S3.AppsSecret,
 				ForcePathStyle: f.S3.ForcePathStyle, PublicBaseURL: f.S3.MediaURL,
 				Egress: egress("postgres", "s3"),

@@ -49,9 +49,11 @@ const (
 	// monitoring lock runs one check at a time and database/sql keeps two
 	// idle connections.
 	StatusPageConnections = 2
-	// ArchiverConnections is each station archiver's pgxpool MaxConns
-	// (apps/archiver/internal/catalog).
-	ArchiverConnections = 4
+	// ArchiverConnections is each station archiver's pgxpool MaxConns for
+	// its own table (apps/archiver/internal/catalog, 3) plus its one direct
+	// connection to the API's database, where it registers sets
+	// (apps/archiver/cmd/archiver: apidb.Open).
+	ArchiverConnections = 3 + 1
 )
 
 // rolloutPods is a Deployment's pod count at most: its autoscaler's maximum

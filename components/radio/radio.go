@@ -71,6 +71,10 @@ type API struct {
 type Archive struct {
 	// DatabaseURL is the archiver's Postgres database (required, secret).
 	DatabaseURL pulumi.StringInput
+	// APIDatabaseURL is the API's database, direct (not through PgBouncer),
+	// where archived sets are registered in its recordings and tracks tables
+	// (optional, secret; without it the API never lists them).
+	APIDatabaseURL pulumi.StringInput
 	// S3Endpoint, S3Region, Bucket and the key locate the media bucket (required; secret key).
 	S3Endpoint      pulumi.StringInput
 	S3Region        string
@@ -109,7 +113,14 @@ const (
 	rtmpInPort   = RTMPInPort
 	metricsPort  = 9100
 	archiverPort = 8080
-	onairPort    = 8081
+	// reconnectWindowSeconds: a DJ back within it continues the same
+	// recording file (Liquidsoap appends to it).
+	reconnectWindowSeconds = 60
+	// archiverQuietSeconds is how long a recording must stay unchanged before
+	// the archiver takes it: twice the reconnect window, so a set is never
+	// archived while its DJ may still come back and append to it.
+	archiverQuietSeconds = 2 * reconnectWindowSeconds
+	onairPort            = 8081
 )
 
 // RTMPInPort is where Liquidsoap takes the video server's RTMP push.
@@ -164,7 +175,7 @@ func LiquidsoapConfig(station string, api API) Liquidsoap {
 		HarborPort: harborPort, HarborBufferSeconds: 5, HarborMaxSeconds: 20,
 		IcecastHost: "icecast", IcecastPort: icecastPort,
 		APIURL: api.URL, APIHost: api.Host, APITimeoutMillis: 5000,
-		RecordingsDir: recordingsDir, ReconnectWindowSeconds: 60,
+		RecordingsDir: recordingsDir, ReconnectWindowSeconds: reconnectWindowSeconds,
 		RTMPPort: rtmpInPort, RTMPApp: RTMPApp, RTMPStream: RTMPStream, MetricsPort: metricsPort,
 		// 20 s below -40 dB: longer than a quiet fade, short enough for the alert to matter.
 		DeadAirSeconds: 20, DeadAirThresholdDB: -40,
@@ -282,7 +293,8 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 
 	archiverEnv := map[string]string{
 		"ARCHIVER_STATION": args.Station, "ARCHIVER_WATCH_DIR": recordingsDir,
-		"ARCHIVER_LISTEN_ADDR": fmt.Sprintf(":%d", archiverPort), "S3_REGION": args.Archive.S3Region,
+		"ARCHIVER_QUIET_PERIOD": fmt.Sprintf("%ds", archiverQuietSeconds),
+		"ARCHIVER_LISTEN_ADDR":  fmt.Sprintf(":%d", archiverPort), "S3_REGION": args.Archive.S3Region,
 		"S3_FORCE_PATH_STYLE": strconv.FormatBool(args.Archive.ForcePathStyle),
 	}
 	archiverSecrets := pulumi.StringMap{
@@ -291,6 +303,10 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		"S3_SECRET": args.Archive.SecretAccessKey, "PUBLIC_BASE_URL": args.Archive.PublicBaseURL,
 	}
 	archiverKeys := []string{"DATABASE_URL", "PUBLIC_BASE_URL", "S3_BUCKET", "S3_ENDPOINT", "S3_KEY", "S3_SECRET"}
+	if args.Archive.APIDatabaseURL != nil {
+		archiverSecrets["API_DATABASE_URL"] = args.Archive.APIDatabaseURL
+		archiverKeys = append(archiverKeys, "API_DATABASE_URL")
+	}
 	if args.DiscordWebhookURL != nil {
 		archiverSecrets["DISCORD_WEBHOOK_URL"] = args.DiscordWebhookURL
 		archiverKeys = append(archiverKeys, "DISCORD_WEBHOOK_URL")

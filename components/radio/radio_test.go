@@ -1,8 +1,12 @@
 package radio_test
 
 import (
+	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/datafruits/infra/components/netpol"
 	"github.com/datafruits/infra/components/radio"
@@ -176,5 +180,56 @@ func TestStationNameMustBeAMountAndDNSLabel(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), `"datafruits.mp3"`) {
 		t.Errorf("want an error naming the station, got %v", err)
+	}
+}
+
+// TestArchiverWaitsOutTheReconnectWindow: a DJ back within the reconnect
+// window appends to the same recording; the archiver must not take the file
+// before that window has passed, or the rest of the set would conflict with
+// the archived part. Both figures are read from what the program renders.
+func TestArchiverWaitsOutTheReconnectWindow(t *testing.T) {
+	mocks, err := pulumitest.RunComponent(func(ctx *pulumi.Context) error {
+		_, err := radio.New(ctx, "radio-datafruits", args())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, _ := mocks.Find("kubernetes:core/v1:ConfigMap", "radio-datafruits-liquidsoap-archiver-env")
+	quiet, err := time.ParseDuration(pulumitest.GetString(env.Inputs, "data.ARCHIVER_QUIET_PERIOD"))
+	if err != nil {
+		t.Fatalf("ARCHIVER_QUIET_PERIOD: %v", err)
+	}
+	cfg, _ := mocks.Find("kubernetes:core/v1:ConfigMap", "radio-datafruits-liquidsoap-config")
+	script := pulumitest.Get(cfg.Inputs, "data").ObjectValue()["radio.liq"].StringValue()
+	m := regexp.MustCompile(`now - !last_disconnect_at > ([0-9.]+)`).FindStringSubmatch(script)
+	if m == nil {
+		t.Fatal("the rendered radio.liq has no reconnect window (now - !last_disconnect_at > N)")
+	}
+	window, _ := strconv.ParseFloat(m[1], 64)
+	if quiet.Seconds() <= window {
+		t.Errorf("the archiver takes a recording after %s unchanged, within Liquidsoap's %gs reconnect window", quiet, window)
+	}
+}
+
+// TestArchiverRegistersInTheAPIsDatabase: given the API's database, the
+// archiver gets it as secret env, never in its ConfigMap.
+func TestArchiverRegistersInTheAPIsDatabase(t *testing.T) {
+	a := args()
+	a.Archive.APIDatabaseURL = pulumi.String("postgresql://api:pw@db/api")
+	mocks, err := pulumitest.RunComponent(func(ctx *pulumi.Context) error {
+		_, err := radio.New(ctx, "radio-datafruits", a)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _ := mocks.Find("kubernetes:core/v1:Secret", "radio-datafruits-liquidsoap-archiver-secret-env")
+	if pulumitest.GetString(secret.Inputs, "stringData.API_DATABASE_URL") != "postgresql://api:pw@db/api" {
+		t.Errorf("the archiver's secret env lacks API_DATABASE_URL: %v", pulumitest.Get(secret.Inputs, "stringData"))
+	}
+	env, _ := mocks.Find("kubernetes:core/v1:ConfigMap", "radio-datafruits-liquidsoap-archiver-env")
+	if strings.Contains(fmt.Sprint(pulumitest.Get(env.Inputs, "data")), "pw@") {
+		t.Error("the API's database URL reached the archiver's ConfigMap")
 	}
 }
