@@ -14,6 +14,8 @@ import (
 	"github.com/datafruits/infra/components/namespace"
 	"github.com/datafruits/infra/components/netpol"
 	"github.com/datafruits/infra/components/workload"
+	corev1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/core/v1"
+	metav1 "github.com/pulumi/pulumi-kubernetes/sdk/v4/go/kubernetes/meta/v1"
 	"github.com/pulumi/pulumi-random/sdk/v4/go/random"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
@@ -316,7 +318,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, err
 	}
 	liquidsoapIngress := []netpol.Peer{
-		// Prometheus scrapes the dead-air gauge; the workload's metrics port is the archiver's.
+		// Prometheus scrapes the dead-air gauge (the liquidsoap-metrics Service below).
 		{Namespace: args.Platform.MonitoringNamespace, Ports: []int{metricsPort}},
 	}
 	if args.VideoFrom != nil {
@@ -354,6 +356,24 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 			Resources: workload.Resources{CPU: "50m", Memory: "96Mi"}, MountVolume: "/recordings",
 		}},
 		Platform: args.Platform, Labels: labels,
+	}, parent, after); err != nil {
+		return nil, err
+	}
+	// The workload's Service is annotated for the archiver's metrics, and
+	// Prometheus' annotated-services job takes one port per Service: a second
+	// Service carries Liquidsoap's own (the dead-air gauge).
+	if _, err := corev1.NewService(ctx, name+"-liquidsoap-metrics", &corev1.ServiceArgs{
+		Metadata: &metav1.ObjectMetaArgs{
+			Name: pulumi.String("liquidsoap-metrics"), Namespace: pulumi.String(args.Namespace),
+			Annotations: pulumi.StringMap{
+				"prometheus.io/scrape": pulumi.String("true"),
+				"prometheus.io/port":   pulumi.String(strconv.Itoa(metricsPort)),
+			},
+		},
+		Spec: &corev1.ServiceSpecArgs{
+			Selector: workload.SelectorLabels(name + "-liquidsoap"),
+			Ports:    corev1.ServicePortArray{&corev1.ServicePortArgs{Name: pulumi.String("liq-metrics"), Port: pulumi.Int(metricsPort), TargetPort: pulumi.String("liq-metrics")}},
+		},
 	}, parent, after); err != nil {
 		return nil, err
 	}

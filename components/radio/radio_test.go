@@ -233,3 +233,49 @@ func TestArchiverRegistersInTheAPIsDatabase(t *testing.T) {
 		t.Error("the API's database URL reached the archiver's ConfigMap")
 	}
 }
+
+// TestDeadAirGaugeIsScraped: Prometheus' annotated-services job scrapes one
+// port per Service, and Liquidsoap's workload Service names the archiver's;
+// the dead-air gauge needs a Service of its own selecting Liquidsoap's pods.
+func TestDeadAirGaugeIsScraped(t *testing.T) {
+	mocks, err := pulumitest.RunComponent(func(ctx *pulumi.Context) error {
+		_, err := radio.New(ctx, "radio-datafruits", args())
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, _ := mocks.Find("kubernetes:apps/v1:Deployment", "radio-datafruits-liquidsoap")
+	podLabels := pulumitest.Get(ls.Inputs, "spec.template.metadata.labels").ObjectValue()
+	var liqPort float64
+	for _, p := range pulumitest.Array(ls.Inputs, "spec.template.spec.containers[0].ports") {
+		if p.ObjectValue()["name"].StringValue() == "liq-metrics" {
+			liqPort = p.ObjectValue()["containerPort"].NumberValue()
+		}
+	}
+	found := false
+	for _, svc := range mocks.ByType("kubernetes:core/v1:Service") {
+		ann := pulumitest.Get(svc.Inputs, "metadata.annotations")
+		if !ann.IsObject() || str(ann.ObjectValue()["prometheus.io/scrape"]) != "true" ||
+			str(ann.ObjectValue()["prometheus.io/port"]) != strconv.FormatFloat(liqPort, 'f', -1, 64) {
+			continue
+		}
+		selects := true
+		for k, v := range pulumitest.Get(svc.Inputs, "spec.selector").ObjectValue() {
+			if str(podLabels[k]) != str(v) {
+				selects = false
+			}
+		}
+		found = found || selects
+	}
+	if liqPort == 0 || !found {
+		t.Errorf("no Service annotated for scraping selects Liquidsoap's pods on its metrics port %v", liqPort)
+	}
+}
+
+func str(v resource.PropertyValue) string {
+	if v.IsString() {
+		return v.StringValue()
+	}
+	return ""
+}

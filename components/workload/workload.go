@@ -46,6 +46,10 @@ type Workload struct {
 	Endpoints []Endpoint
 }
 
+// SelectorLabels are the labels that select workload name's pods, for
+// objects declared beside it (a second Service, a PodMonitor).
+func SelectorLabels(name string) pulumi.StringMap { return selectorLabels(name) }
+
 // Labels every object of a workload carries; the selector uses the first two.
 func selectorLabels(name string) pulumi.StringMap {
 	return pulumi.StringMap{
