@@ -124,3 +124,25 @@ func TestScrapeSelectsCertManagerAndTraefik(t *testing.T) {
 		t.Errorf("cert-manager's webhook Service is scraped by %s although it asks for nothing", job)
 	}
 }
+
+// TestScrapeSelectsTheStationsOwnMetrics runs the Services the program itself
+// declares for the radio's metrics through the same jobs: the dead-air gauge
+// (Liquidsoap) and the archiver's figures, or the dead-air and archiver
+// alerts see nothing.
+func TestScrapeSelectsTheStationsOwnMetrics(t *testing.T) {
+	kps := renderChart(t, "kube-prometheus-stack-70.0.0.tgz", "monitoring", "observability", releaseValues(t, "observability-monitoring"))
+	jobs := scrapeConfigs(t, kps)
+	for _, c := range []struct{ what, service, address string }{
+		{"Liquidsoap's dead-air gauge", "radio-datafruits-liquidsoap-metrics", "10.244.1.7:9100"},
+		{"the archiver's metrics", "radio-datafruits-liquidsoap", "10.244.1.7:8080"},
+	} {
+		svc := declared(t, "kubernetes:core/v1:Service", c.service)
+		target := endpointTarget(t, svc, "10.244.1.7", "pod-0", 0)
+		job, address := scraped(jobs, target)
+		if job == "" || address != c.address {
+			t.Errorf("%s (Service %s, annotations %v): scraped by %q at %q, want %s", c.what, c.service, get(svc, "metadata.annotations"), job, address, c.address)
+			continue
+		}
+		t.Logf("%s: scraped by job %s at %s", c.what, job, address)
+	}
+}
