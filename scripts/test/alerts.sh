@@ -14,7 +14,7 @@ cd "$REPO_ROOT"
 
 state="$STATE_DIR/alerts"
 mkdir -p "$state"
-charts="${DATAFRUITS_CHARTS:-$REPO_ROOT/../shared/charts}"
+charts="${DATAFRUITS_CHARTS:-${DATAFRUITS_MIRROR:-$REPO_ROOT/../shared}/charts}"
 for c in kube-prometheus-stack-70.0.0.tgz cert-manager-v1.18.2.tgz traefik-39.0.2.tgz; do
   [ -f "$charts/$c" ] || die "chart $c not found in $charts: set DATAFRUITS_CHARTS to the folder holding the pinned charts"
 done

@@ -6,7 +6,8 @@
 # local folders are remapped to 127.0.0.1 and .state/. Then: Debian's icecast2 (the source
 # server and two relays, each through the rendered icecast-start.sh), liquidsoap on the
 # rendered script, nginx with libnginx-mod-rtmp on the rendered nginx.conf, onair with the
-# rendered settings, and one stand-in for the API's endpoints and Discord
+# rendered settings, the archiver on a real PostgreSQL and S3-compatible server, and one
+# stand-in for the API's endpoints and Discord
 # (test/radio/standin). The scenarios are Go tests in test/radio.
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
@@ -16,7 +17,8 @@ state="$DATAFRUITS_STATE"
 apt_install icecast2 liquidsoap nginx libnginx-mod-rtmp ffmpeg curl
 
 source "$(dirname "$0")/../lib-radio.sh"
-trap radio_stop_all EXIT
+services="$REPO_ROOT/scripts/services"
+trap 'radio_stop_all; "$services/s3.sh" stop; "$services/postgres.sh" stop' EXIT
 radio_stop_all # folders a killed run listed
 rm -rf "$state"
 mkdir -p "$state/logs"
@@ -72,6 +74,39 @@ radio_pids+=($!)
 log "waiting for Liquidsoap (its start-up takes a while on two cores)"
 radio_wait_http "http://127.0.0.1:$liq_metrics_port/metrics" "Liquidsoap's metrics"
 
+# The archiver beside Liquidsoap, as in its pod: the rendered environment with the
+# watch folder and listen address remapped. Its database, the API's database and the
+# media bucket live on a real PostgreSQL and S3-compatible server; the rendered secret
+# environment gives the database and bucket names, the local servers the credentials.
+# The API's tables come from apps/archiver/internal/testenv/api-schema.sql (the part
+# of the API's schema.rb the archiver writes), with the station and the DJ in them.
+eval "$("$services/postgres.sh" start)"
+eval "$("$services/s3.sh" start)"
+pg_admin=$DATABASE_URL
+secret_env() { cat "$rendered/archiver-secret-env/$1"; }
+db_name() { secret_env "$1" | sed -E 's#^[a-z]+://[^/]*/([^?]*).*#\1#'; }
+local_db() { echo "${pg_admin/\/postgres\?//$1?}"; }
+archiver_db=$(db_name DATABASE_URL) api_db=$(db_name API_DATABASE_URL) bucket=$(secret_env S3_BUCKET)
+psql=$(ls /usr/lib/postgresql/*/bin/psql | sort -V | tail -1)
+for db in "$archiver_db" "$api_db"; do "$psql" -q "$pg_admin" -c "CREATE DATABASE \"$db\""; done
+"$psql" -q -v ON_ERROR_STOP=1 "$(local_db "$api_db")" -f "$REPO_ROOT/apps/archiver/internal/testenv/api-schema.sql" \
+  -c "INSERT INTO radios (name) VALUES ('datafruits'); INSERT INTO users (username, email) VALUES ('dj-fruit', 'dj@example.invalid')"
+curl -fsS --aws-sigv4 "aws:amz:$S3_REGION:s3" --user "$S3_KEY:$S3_SECRET" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X PUT "$S3_ENDPOINT/$bucket" -o /dev/null ||
+  die "creating bucket $bucket on the local S3 server failed"
+log "building the archiver"
+(cd "$REPO_ROOT/apps/archiver" && go build -o "$state/archiver" ./cmd/archiver)
+archiver_port=$(port 22200)
+(
+  for f in "$rendered/archiver-env/"*; do export "$(basename "$f")=$(cat "$f")"; done
+  export ARCHIVER_WATCH_DIR="$liq/recordings" ARCHIVER_LISTEN_ADDR="127.0.0.1:$archiver_port" \
+    DATABASE_URL="$(local_db "$archiver_db")" API_DATABASE_URL="$(local_db "$api_db")" \
+    S3_BUCKET="$bucket" S3_ENDPOINT="$S3_ENDPOINT" S3_KEY="$S3_KEY" S3_SECRET="$S3_SECRET" \
+    PUBLIC_BASE_URL="$(secret_env PUBLIC_BASE_URL)"
+  exec setpriv --reuid=nobody --regid=nogroup --clear-groups "$state/archiver"
+) >"$state/logs/archiver.log" 2>&1 &
+radio_pids+=($!)
+radio_wait_http "http://127.0.0.1:$archiver_port/readyz" "the archiver"
+
 # nginx with the RTMP module on the rendered nginx.conf; Debian loads modules from its own
 # nginx.conf, the rendered one has no load_module line, so -g adds it.
 video=$(radio_private_dir video)
@@ -110,5 +145,9 @@ RADIO_SOURCE_URL="http://127.0.0.1:$source_port" \
   RADIO_ONAIR_URL="http://127.0.0.1:$onair_port" RADIO_VIDEO_RTMP="rtmp://127.0.0.1:$video_rtmp_port" \
   RADIO_VIDEO_HTTP="http://127.0.0.1:$video_http_port" RADIO_RECORDINGS="$liq/recordings" \
   RADIO_LOGS="$state/logs" RADIO_STATION=datafruits \
+  RADIO_API_DATABASE_URL="$(local_db "$api_db")" RADIO_ARCHIVER_URL="http://127.0.0.1:$archiver_port" \
+  RADIO_S3_ENDPOINT="$S3_ENDPOINT" RADIO_S3_BUCKET="$bucket" RADIO_PUBLIC_BASE_URL="$(secret_env PUBLIC_BASE_URL)" \
+  RADIO_S3_REGION="$S3_REGION" RADIO_S3_KEY="$S3_KEY" RADIO_S3_SECRET="$S3_SECRET" RADIO_PSQL="$psql" \
+  RADIO_QUIET_PERIOD="$(cat "$rendered/archiver-env/ARCHIVER_QUIET_PERIOD")" \
   go test -tags radio -count=1 -v -timeout 15m ./test/radio 2>&1 | tee "$state/logs/scenarios.log" | grep -E '^(=== RUN|--- |PASS|FAIL|ok|    radio_test)' || true
 grep -q '^ok' "$state/logs/scenarios.log" || die "radio scenarios failed (log: $state/logs/scenarios.log, daemons' logs in $state/logs)"

@@ -2,7 +2,8 @@
 
 // Package radio proves the audio path with the real daemons scripts/test/radio.sh starts
 // on the configuration the program rendered: Icecast (source and two relays), Liquidsoap,
-// nginx-rtmp, onair, and the stand-in for the API and Discord.
+// nginx-rtmp, onair, the archiver (on a real PostgreSQL and S3-compatible server, with the
+// API's recordings and tracks tables), and the stand-in for the API and Discord.
 package radio
 
 import (
@@ -483,4 +484,74 @@ func TestAudioPath(t *testing.T) {
 		})
 		t.Logf("radio_test: VJ stream cut to HLS (%s, %d bytes) and its audio on air in Liquidsoap", segment, len(data))
 	})
+
+	t.Run("TestTheSetIsArchivedAndRegisteredOnce", func(t *testing.T) {
+		// The archiver takes a recording once it has stayed unchanged for its rendered
+		// quiet period, which outlasts Liquidsoap's reconnect window.
+		quiet, err := time.ParseDuration(env(t, "RADIO_QUIET_PERIOD"))
+		if err != nil {
+			t.Fatalf("RADIO_QUIET_PERIOD: %v", err)
+		}
+		archiver := env(t, "RADIO_ARCHIVER_URL") + "/metrics"
+		took := eventually(t, quiet+2*time.Minute, "the DJ's set archived and registered in the API's recordings", func() (bool, string) {
+			archived, _ := promValue(archiver, "archiver_recordings_archived_total")
+			registered, _ := promValue(archiver, "archiver_registered_total")
+			return archived >= 1 && registered == archived, fmt.Sprintf("archived %v, registered %v", archived, registered)
+		})
+		archived, _ := promValue(archiver, "archiver_recordings_archived_total")
+		counts := psql(t, `SELECT (SELECT count(*) FROM recordings) || '|' || (SELECT count(*) FROM tracks)`)
+		if want := fmt.Sprintf("%.0f|%.0f", archived, archived); counts != want {
+			t.Fatalf("recordings|tracks = %s for %.0f archived sets, want one of each per set", counts, archived)
+		}
+		for _, row := range strings.Split(psql(t, `SELECT r.processing_status, coalesce(u.username, ''), t.audio_file_name, t.filesize, r.path
+			FROM recordings r JOIN tracks t ON t.id = r.track_id LEFT JOIN users u ON u.id = r.dj_id ORDER BY r.id`), "\n") {
+			f := strings.Split(row, "|")
+			if len(f) != 5 {
+				t.Fatalf("unexpected row %q", row)
+			}
+			status, user, audio, size, key := f[0], f[1], f[2], f[3], f[4]
+			if status != "2" || user != dj || audio != strings.TrimSuffix(env(t, "RADIO_PUBLIC_BASE_URL"), "/")+"/"+key {
+				t.Errorf("recording %s: status %s (want 2, processed), DJ %q (want %q), audio_file_name %q", key, status, user, dj, audio)
+			}
+			object := filepath.Join(t.TempDir(), "set.mp3")
+			fetch := exec.Command("curl", "-fsS", "--aws-sigv4", "aws:amz:"+env(t, "RADIO_S3_REGION")+":s3",
+				"--user", env(t, "RADIO_S3_KEY")+":"+env(t, "RADIO_S3_SECRET"), "-H", "x-amz-content-sha256: UNSIGNED-PAYLOAD", "-o", object,
+				env(t, "RADIO_S3_ENDPOINT")+"/"+env(t, "RADIO_S3_BUCKET")+"/"+key)
+			if out, err := fetch.CombinedOutput(); err != nil {
+				t.Fatalf("the archived object %s is not in the bucket: %v %s", key, err, out)
+			}
+			l := &listener{file: object, kind: ".mp3"}
+			if fmt.Sprint(l.size()) != size || l.size() < 64*1024 {
+				t.Errorf("object %s has %d bytes, the track says %s", key, l.size(), size)
+			}
+			if err := l.validAudio(); err != nil {
+				t.Error(err)
+			}
+			t.Logf("radio_test: set %s archived (%d KiB) and registered in the API's recordings and tracks, %s after the suite's last DJ session", key, l.size()/1024, took.Round(time.Second))
+		}
+	})
+}
+
+// promValue reads one unlabelled series from a Prometheus text page.
+func promValue(page, name string) (float64, bool) {
+	body, err := get(page)
+	if err != nil {
+		return 0, false
+	}
+	m := regexp.MustCompile(`(?m)^` + name + ` ([0-9.e+]+)$`).FindSubmatch(body)
+	if m == nil {
+		return 0, false
+	}
+	v, _ := strconv.ParseFloat(string(m[1]), 64)
+	return v, true
+}
+
+// psql runs a query on the API's database and returns its unaligned output.
+func psql(t *testing.T, query string) string {
+	t.Helper()
+	out, err := exec.Command(env(t, "RADIO_PSQL"), "-XAt", env(t, "RADIO_API_DATABASE_URL"), "-c", query).CombinedOutput()
+	if err != nil {
+		t.Fatalf("psql: %v: %s", err, out)
+	}
+	return strings.TrimSpace(string(out))
 }
