@@ -2,14 +2,18 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/datafruits/infra/internal/pulumitest"
 )
@@ -227,42 +231,101 @@ func TestDatabaseSetupOnManagedPostgres(t *testing.T) {
 		t.Errorf("a second set-up changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	t.Logf("after the set-up each of %d apps created its table; a second run changed nothing (%d catalog lines compared)", len(databases), strings.Count(before, "\n"))
+
+	exporterFeedsTheConnectionsAlert(t, s, mocks)
 }
 
-// TestDatabaseSetupOnInClusterPostgres runs the local stack's set-up Job on
-// a server with only the in-cluster image's superuser: the Job creates each
-// app's user and database, each app then creates its tables with its URL,
-// and a second run changes nothing (passwords included).
-func TestDatabaseSetupOnInClusterPostgres(t *testing.T) {
-	s := pg16(t)
-	mocks, err := pulumitest.RunStack("local", run, nil)
+// exporterFeedsTheConnectionsAlert runs postgres_exporter (the pinned
+// version, scripts/test/postgres.sh builds it) as the program deploys it:
+// the image's entrypoint with no flag but the listen address, the rendered
+// DATA_SOURCE_NAME pointed at the test server. Every metric the rendered
+// DatabaseConnectionsNearLimit rule reads must be among what it exports.
+func exporterFeedsTheConnectionsAlert(t *testing.T, s pgServer, mocks *pulumitest.Mocks) {
+	t.Helper()
+	bin := os.Getenv("DATAFRUITS_TEST_PG_EXPORTER")
+	if bin == "" {
+		t.Fatal("DATAFRUITS_TEST_PG_EXPORTER is not set: run scripts/test.sh postgres, which builds postgres_exporter")
+	}
+	dep, ok := mocks.Find("kubernetes:apps/v1:Deployment", "database-exporter")
+	if !ok {
+		t.Fatal("the program declares no database-exporter Deployment")
+	}
+	c := pulumitest.Get(dep.Inputs, "spec.template.spec.containers[0]").ObjectValue()
+	if len(stringsOf(c["command"])) > 0 || len(stringsOf(c["args"])) > 0 {
+		t.Fatalf("the exporter's container overrides the image's entrypoint; this test runs it as the image does")
+	}
+	var dsn string
+	for _, from := range pulumitest.Array(c, "envFrom") {
+		name := pulumitest.GetString(from.ObjectValue(), "secretRef.name")
+		for _, sec := range mocks.ByType("kubernetes:core/v1:Secret") {
+			if name != "" && pulumitest.GetString(sec.Outputs, "metadata.name") == name {
+				dsn = unwrapMap(sec.Inputs["stringData"])["DATA_SOURCE_NAME"]
+			}
+		}
+	}
+	local, err := s.local(dsn)
+	if dsn == "" || err != nil {
+		t.Fatalf("the exporter's secret env has no usable DATA_SOURCE_NAME (%v)", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	job := findJob(t, mocks, "dbsetup")
-	urls := appURLs(t, mocks)
-	admin := job.Env["PGUSER"]
-	s.reset(t, admin)
-	t.Cleanup(func() { s.reset(t, admin) })
-	// What the postgres image's entrypoint does with POSTGRES_USER and POSTGRES_PASSWORD.
-	s.super(t, "postgres", fmt.Sprintf(`CREATE ROLE %q SUPERUSER LOGIN PASSWORD '%s'`, admin, job.Env["PGPASSWORD"]))
+	addr := l.Addr().String()
+	l.Close()
+	cmd := exec.Command(bin, "--web.listen-address="+addr)
+	cmd.Env = append(os.Environ(), "DATA_SOURCE_NAME="+local.String())
+	var logs strings.Builder
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
 
-	s.runSetup(t, job)
-	for _, app := range databases {
-		if out, err := s.createTable(urls[app], app+"_first_migration"); err != nil {
-			t.Errorf("%s could not create a table with the URL the program gives it: %v\n%s", app, err, out)
+	rel, _ := mocks.Find("kubernetes:helm.sh/v3:Release", "observability-monitoring")
+	var expr string
+	for _, r := range pulumitest.Array(rel.Inputs, "values.additionalPrometheusRulesMap.datafruits.groups[0].rules") {
+		if pulumitest.GetString(r.ObjectValue(), "alert") == "DatabaseConnectionsNearLimit" {
+			expr = pulumitest.GetString(r.ObjectValue(), "expr")
 		}
 	}
-	owners := s.super(t, "postgres", `SELECT string_agg(datname || '=' || pg_get_userbyid(datdba), ' ' ORDER BY datname) FROM pg_database WHERE datname IN ('`+strings.Join(databases, "','")+`')`)
-	for _, app := range databases {
-		if !strings.Contains(owners, app+"="+admin) {
-			t.Errorf("database %s is not the admin's, as on DigitalOcean: %s", app, owners)
+	wanted := regexp.MustCompile(`\bpg_[a-z_]+\b`).FindAllString(expr, -1)
+	if len(wanted) == 0 {
+		t.Fatalf("the rendered DatabaseConnectionsNearLimit rule reads no pg_ metric: %q", expr)
+	}
+	var page string
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			page = string(b)
+			if strings.Contains(page, "\npg_up 1") {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("postgres_exporter did not report pg_up 1 within 20 s:\n%s\n%s", tail(page, 10), logs.String())
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	for _, m := range wanted {
+		if !regexp.MustCompile(`(?m)^` + m + `[{ ]`).MatchString(page) {
+			t.Errorf("the DatabaseConnectionsNearLimit rule reads %s, which postgres_exporter does not export", m)
 		}
 	}
-	before := s.snapshot(t)
-	s.runSetup(t, job)
-	if after := s.snapshot(t); after != before {
-		t.Errorf("a second set-up changed the database:\nbefore:\n%s\nafter:\n%s", before, after)
+	if strings.Contains(logs.String(), dsn) || strings.Contains(page, "PASSWORD") {
+		t.Error("the exporter's output carries its connection string")
 	}
-	t.Logf("the set-up created %d users and databases; each app created its table; a second run changed nothing", len(databases))
+	t.Logf("postgres_exporter exports %s, as the rendered DatabaseConnectionsNearLimit rule reads", strings.Join(wanted, ", "))
+}
+
+// tail is the last lines of s.
+func tail(s string, lines int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > lines {
+		l = l[len(l)-lines:]
+	}
+	return strings.Join(l, "\n")
 }

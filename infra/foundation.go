@@ -19,7 +19,7 @@ import (
 )
 
 // databases are the apps that get their own database and user.
-var databases = []string{"api", "chat", "analytics", "statuspage", "archiver"}
+var databases = []string{"api", "chat", "analytics", "statuspage", "archiver", "monitoring"}
 
 // Foundation is what the platform and the station build on, whichever
 // foundation provides it.

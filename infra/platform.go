@@ -138,8 +138,27 @@ func platform(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation) (*Platform
 	}, k8s, after); err != nil {
 		return nil, err
 	}
+	// The database's own figures (connections in use, the limit) for the
+	// DatabaseConnectionsNearLimit alert: postgres_exporter, as the
+	// monitoring database's user (counting pg_stat_activity and reading
+	// pg_settings needs no privilege).
+	if _, err := workload.New(ctx, "database-exporter", &workload.Args{
+		Namespace: observabilityNamespace, Image: cfg.Images["postgresExporter"],
+		Ports:     []workload.Port{{Name: "metrics", Number: databaseExporterPort}},
+		SecretEnv: pulumi.StringMap{"DATA_SOURCE_NAME": f.DatabaseURLs.MapIndex(pulumi.String("monitoring"))}, SecretEnvKeys: []string{"DATA_SOURCE_NAME"},
+		Probe: &workload.Probe{Port: "metrics"}, Resources: workload.Resources{CPU: "20m", Memory: "48Mi"},
+		// The image's USER nobody (Dockerfile @ v0.17.1). Recreate: its two
+		// connections are in the stack's connection budget once.
+		RunAsUser: 65534, Replicas: 1, Recreate: true,
+		MetricsPort: "metrics", EgressTo: f.Egress["postgres"], Platform: p.Refs,
+	}, k8s, pulumi.DependsOn(append([]pulumi.Resource{f.DatabaseReady}, p.Namespaces...))); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
+
+// databaseExporterPort is postgres_exporter's listen port (its default, :9187).
+const databaseExporterPort = 9187
 
 // Ports the platform's policies open beyond the entrypoints.
 const (

@@ -64,6 +64,7 @@ func TestWriteRadioRendered(t *testing.T) {
 	take("liquidsoap-secret-env", secret, "radio-datafruits-liquidsoap-secret-env", "stringData")
 	take("onair-env", cm, "radio-datafruits-onair-env", "data")
 	take("archiver-env", cm, "radio-datafruits-liquidsoap-archiver-env", "data")
+	take("archiver-secret-env", secret, "radio-datafruits-liquidsoap-archiver-secret-env", "stringData")
 	take("video-config", cm, "video-config", "data")
 	take("api-secret-env", secret, "api-secret-env", "stringData")
 	for group, files := range out {

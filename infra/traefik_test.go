@@ -788,10 +788,3 @@ func sanitize(s string) string {
 	return strings.NewReplacer("@", "-", "/", "-", ".", "-").Replace(s)
 }
 
-func tail(s string, lines int) string {
-	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(l) > lines {
-		l = l[len(l)-lines:]
-	}
-	return strings.Join(l, "\n")
-}

@@ -49,6 +49,11 @@ const (
 	// monitoring lock runs one check at a time and database/sql keeps two
 	// idle connections.
 	StatusPageConnections = 2
+	// ExporterConnections is postgres_exporter v0.17.1's: its built-in
+	// metrics and its collectors each open one connection and scrape side by
+	// side (cmd/postgres_exporter/server.go, collector/instance.go:
+	// SetMaxOpenConns(1)).
+	ExporterConnections = 2
 	// ArchiverConnections is each station archiver's pgxpool MaxConns for
 	// its own table (apps/archiver/internal/catalog, 3) plus its one direct
 	// connection to the API's database, where it registers sets
@@ -90,8 +95,10 @@ func ConnectionBudget(cfg *Config) []ConnectionUse {
 		{Client: "database set-up Job", Connections: DatabaseSetupConnections, Figure: "1 (psql)"},
 		scaled("chat", "chat", ChatPoolSize, "(POOL_SIZE)"),
 		scaled("analytics", "analytics", AnalyticsMaxConnections, "(-dbconn)"),
-		{Client: "status page", Connections: rolloutPods(1) * StatusPageConnections,
-			Figure: fmt.Sprintf("%d pods (1 + rollout surge 1) × %d (Gatus)", rolloutPods(1), StatusPageConnections)},
+		{Client: "status page", Connections: StatusPageConnections,
+			Figure: fmt.Sprintf("1 pod (Recreate) × %d (Gatus)", StatusPageConnections)},
+		{Client: "database exporter", Connections: ExporterConnections,
+			Figure: fmt.Sprintf("1 pod (Recreate) × %d (postgres_exporter)", ExporterConnections)},
 		{Client: "archivers", Keys: "stations", Connections: len(cfg.Stations) * ArchiverConnections,
 			Figure: fmt.Sprintf("%d stations × %d", len(cfg.Stations), ArchiverConnections)},
 	}

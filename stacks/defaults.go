@@ -16,19 +16,21 @@ var Weekdays = []string{"any", "monday", "tuesday", "wednesday", "thursday", "fr
 var Workloads = []string{
 	"site", "admin", "api", "chat", "analytics", "video",
 	"icecast", "liquidsoap", "archiver", "onair", "statuspage",
-	"postgres", "valkey", "minio", "minioClient",
+	"postgres", "valkey", "minio", "minioClient", "postgresExporter",
 }
 
 // DefaultImages are the pinned third-party images; the station's own images
 // (site, admin, api, chat, video, icecast, liquidsoap, archiver, onair) have no
 // default and must be set in each stack file.
 var DefaultImages = map[string]string{
-	"analytics":   "arp242/goatcounter:2.6.0",
-	"statuspage":  "twinproduction/gatus:v5.17.0",
-	"postgres":    "postgres:16.6-bookworm",
-	"valkey":      "valkey/valkey:8.0.2-bookworm",
-	"minio":       "minio/minio:RELEASE.2025-04-22T22-12-26Z",
-	"minioClient": "minio/mc:RELEASE.2025-04-16T18-13-26Z",
+	"analytics":  "arp242/goatcounter:2.6.0",
+	"statuspage": "twinproduction/gatus:v5.17.0",
+	// The database's connections for the DatabaseConnectionsNearLimit alert.
+	"postgresExporter": "quay.io/prometheuscommunity/postgres-exporter:v0.17.1",
+	"postgres":         "postgres:16.6-bookworm",
+	"valkey":           "valkey/valkey:8.0.2-bookworm",
+	"minio":            "minio/minio:RELEASE.2025-04-22T22-12-26Z",
+	"minioClient":      "minio/mc:RELEASE.2025-04-16T18-13-26Z",
 }
 
 // DefaultScaling are the autoscaler bounds of the workloads that scale out.

@@ -88,6 +88,9 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Platform:    args.Platform,
 		EgressTo:    egress,
 		RunAsUser:   65532,
+		// Gatus keeps its alert state in the process: two pods side by side
+		// during a rolling update would each alert Discord.
+		Recreate: true,
 	}, pulumi.Parent(s))
 	if err != nil {
 		return nil, err

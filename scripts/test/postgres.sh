@@ -13,6 +13,13 @@ trap '"$services/postgres16.sh" stop' EXIT
 eval "$("$services/postgres16.sh" start)"
 export DATAFRUITS_TEST_PG16_HOST="$PG16_HOST" DATAFRUITS_TEST_PG16_PORT="$PG16_PORT" DATAFRUITS_TEST_PG16_SUPERUSER="$PG16_SUPERUSER"
 
+# postgres_exporter at the version the program deploys (stacks/defaults.go), for the
+# connections alert; built once into the cache.
+exporter_version=$(sed -n -E 's|.*"quay.io/prometheuscommunity/postgres-exporter:(v[0-9.]+)".*|\1|p' "$REPO_ROOT/stacks/defaults.go")
+[ -n "$exporter_version" ] || die "no postgres-exporter image version found in stacks/defaults.go"
+export DATAFRUITS_TEST_PG_EXPORTER
+DATAFRUITS_TEST_PG_EXPORTER=$(cached_go_install postgres_exporter github.com/prometheus-community/postgres_exporter/cmd/postgres_exporter "$exporter_version")
+
 cd "$REPO_ROOT"
 log "go test ./infra -run TestDatabaseSetup (the program's set-up Job on PostgreSQL $("$PG16_BIN/postgres" --version | awk '{print $3}'))"
 out="$DATAFRUITS_STATE/go-test.log"
