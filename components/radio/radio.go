@@ -407,7 +407,7 @@ func CheckLiquidsoapImage(image string) error {
 	}
 	m := liquidsoapTagRe.FindStringSubmatch(tag)
 	if m == nil || m[1]+"."+m[2] != TestedLiquidsoapMinor {
-		return fmt.Errorf("Images[\"liquidsoap\"] = %q: the rendered script is tested on Liquidsoap %s; allowed: an image tagged %s.x (e.g. savonet/liquidsoap:v%s)",
+		return fmt.Errorf("Images[\"liquidsoap\"] = %q: the rendered script is tested on Liquidsoap %s; allowed: an image tagged %s.x (e.g. ghcr.io/datafruits/datafruits-liquidsoap:%s, images/liquidsoap)",
 			image, LiquidsoapVersion, TestedLiquidsoapMinor, LiquidsoapVersion)
 	}
 	return nil
