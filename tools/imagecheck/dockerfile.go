@@ -199,3 +199,69 @@ func ReadWrites(path string) ([]string, error) {
 	}
 	return paths, s.Err()
 }
+
+// Source is images/<app>/SOURCE: the upstream repository and commit the image
+// is built from (REPO, COMMIT) or the Debian package it installs (PACKAGE), and
+// the version that starts its tag (VERSION).
+type Source struct {
+	Repo, Commit, Package, Version string
+}
+
+var (
+	commitRe  = regexp.MustCompile(`^[0-9a-f]{40}$`)
+	repoRe    = regexp.MustCompile(`^[A-Za-z0-9-]+/[A-Za-z0-9._-]+$`)
+	versionRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._]{0,60}$`)
+)
+
+// ReadSource reads and checks a SOURCE file: a repository needs a full commit
+// (a branch or short SHA could move), and every image a tag version.
+func ReadSource(path string) (*Source, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	src := &Source{}
+	for i, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, value, ok := strings.Cut(line, "=")
+		switch {
+		case !ok:
+			return nil, fmt.Errorf("%s:%d: want KEY=value, got %q", path, i+1, line)
+		case key == "REPO":
+			src.Repo = value
+		case key == "COMMIT":
+			src.Commit = value
+		case key == "PACKAGE":
+			src.Package = value
+		case key == "VERSION":
+			src.Version = value
+		case key == "FACTS":
+		default:
+			return nil, fmt.Errorf("%s:%d: unknown key %s; allowed: REPO, COMMIT, PACKAGE, VERSION, FACTS", path, i+1, key)
+		}
+	}
+	switch {
+	case src.Repo == "" && src.Package == "":
+		return nil, fmt.Errorf("%s: names neither REPO (with COMMIT) nor PACKAGE", path)
+	case src.Repo != "" && !repoRe.MatchString(src.Repo):
+		return nil, fmt.Errorf("%s: REPO %q; allowed: owner/name of a GitHub repository", path, src.Repo)
+	case src.Repo != "" && !commitRe.MatchString(src.Commit):
+		return nil, fmt.Errorf("%s: COMMIT %q; allowed: a full 40-hex commit of %s (a branch or short SHA can move)", path, src.Commit, src.Repo)
+	case !versionRe.MatchString(src.Version):
+		return nil, fmt.Errorf("%s: VERSION %q; allowed: letters, digits, '.' and '_' (it starts the image tag, before -<commit>)", path, src.Version)
+	}
+	return src, nil
+}
+
+// UsesSourceContext reports whether the Dockerfile copies from the named build
+// context "source", the upstream checkout.
+func UsesSourceContext(path string) (bool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return false, err
+	}
+	return regexp.MustCompile(`(?m)^\s*(COPY|ADD)\s+(--[a-z]+=\S+\s+)*--from=source\s`).Match(b), nil
+}

@@ -47,6 +47,9 @@ func checkStack(t *testing.T, repo, stack string, s StackExport, defs map[string
 			problems = append(problems, stack+": "+key+": "+err.Error()+" (declare what the image writes next to its Dockerfile)")
 			continue
 		}
+		if strings.HasPrefix(dir, "images/") {
+			problems = append(problems, checkSource(repo, stack, key, dir)...)
+		}
 		for _, p := range CheckImage(key, img) {
 			problems = append(problems, stack+": "+p)
 		}
@@ -95,6 +98,26 @@ func TestStationImagesFitTheirPods(t *testing.T) {
 			t.Error(p)
 		}
 	}
+}
+
+// checkSource checks images/<app>/SOURCE, and that the Dockerfile builds from
+// the upstream checkout exactly when SOURCE names a repository.
+func checkSource(repo, stack, key, dir string) []string {
+	src, err := ReadSource(filepath.Join(repo, dir, "SOURCE"))
+	if err != nil {
+		return []string{stack + ": " + key + ": " + strings.TrimPrefix(err.Error(), repo+string(filepath.Separator))}
+	}
+	uses, err := UsesSourceContext(filepath.Join(repo, dir, "Dockerfile"))
+	if err != nil {
+		return []string{stack + ": " + key + ": " + err.Error()}
+	}
+	switch {
+	case src.Repo != "" && !uses:
+		return []string{stack + ": " + key + ": " + dir + "/SOURCE names " + src.Repo + ", but the Dockerfile copies nothing --from=source (the checkout at COMMIT)"}
+	case src.Repo == "" && uses:
+		return []string{stack + ": " + key + ": " + dir + "/Dockerfile copies --from=source, but SOURCE names no REPO to check out"}
+	}
+	return nil
 }
 
 func sortedStacks(e Export) []string {
@@ -151,5 +174,31 @@ func TestEachCheckFails(t *testing.T) {
 			}
 			t.Logf("testdata/%s refused: %s", tc.dir, all)
 		})
+	}
+}
+
+// TestSourceFilesAreRefusedWhenTheyCouldMove: a SOURCE must pin a full commit.
+func TestSourceFilesAreRefusedWhenTheyCouldMove(t *testing.T) {
+	dir := t.TempDir()
+	for name, tc := range map[string]struct{ body, want string }{
+		"good":         {"REPO=datafruits/viz\nCOMMIT=5583108262ba34c6c501b256080c853044870d23\nVERSION=5583108\n", ""},
+		"package":      {"PACKAGE=icecast2\nVERSION=2.4.4\n", ""},
+		"branch":       {"REPO=datafruits/viz\nCOMMIT=main\nVERSION=1\n", `COMMIT "main"`},
+		"short commit": {"REPO=datafruits/viz\nCOMMIT=5583108\nVERSION=1\n", "full 40-hex commit"},
+		"no version":   {"REPO=datafruits/viz\nCOMMIT=5583108262ba34c6c501b256080c853044870d23\n", `VERSION ""`},
+		"nothing":      {"VERSION=1\n", "neither REPO"},
+		"unknown key":  {"REPOSITORY=datafruits/viz\n", "unknown key REPOSITORY"},
+	} {
+		path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-"))
+		if err := os.WriteFile(path, []byte(tc.body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ReadSource(path)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: want an error saying %q, got %v", name, tc.want, err)
+		}
 	}
 }
