@@ -85,12 +85,13 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 	}); err != nil {
 		return nil, err
 	}
-	// Admin: the streampusher front end, a static Ember build.
+	// Admin: the streampusher front end, a static Ember build served by unprivileged nginx
+	// (images/admin), whose UID is 101.
 	if err := add("admin", &workload.Args{
 		Image: cfg.Images["admin"], Ports: []workload.Port{{Name: "http", Number: 8080}},
 		Probe: &workload.Probe{HTTPPath: "/", Port: "http"}, Scaling: scaling("admin"),
 		Resources: workload.Resources{CPU: "20m", Memory: "64Mi"}, ScratchPaths: []string{"/tmp", "/var/cache/nginx", "/var/run"},
-		Route: &workload.Route{Host: cfg.AdminDomain},
+		Route: &workload.Route{Host: cfg.AdminDomain}, RunAsUser: 101,
 	}); err != nil {
 		return nil, err
 	}
@@ -102,9 +103,8 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		return nil, err
 	}
 	apiEnv := map[string]string{
-		"RAILS_ENV": "production", "RAILS_LOG_TO_STDOUT": "true",
-		// Falcon binds to loopback by default: unreachable from the Service.
-		"FALCON_BIND": "http://0.0.0.0:3000", "S3_REGION": f.S3.Region,
+		// The image (images/api) runs Unicorn on 0.0.0.0:3000: the API's Gemfile has no Falcon.
+		"RAILS_ENV": "production", "RAILS_LOG_TO_STDOUT": "true", "S3_REGION": f.S3.Region,
 		"REDIS_TLS": fmt.Sprint(f.Redis.TLS),
 	}
 	apiSecrets := pulumi.StringMap{
@@ -156,22 +156,23 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		return nil, err
 	}
 	afterMigrations := pulumi.DependsOn([]pulumi.Resource{migrate.Done})
+	apiScratch := []string{"/tmp", "/app/tmp"}
 	if err := add("api", &workload.Args{
 		Image: cfg.Images["api"], Ports: []workload.Port{{Name: "http", Number: apiPort}},
 		Env: apiEnv, SecretEnv: apiSecrets, SecretEnvKeys: apiKeys,
 		// The API has no health route: a TCP probe on its port.
 		Probe: &workload.Probe{Port: "http", StartupSeconds: 180}, Scaling: scaling("api"),
 		Resources: workload.Resources{CPU: "250m", Memory: "768Mi"},
-		// Rails writes tmp/ and log/ beside the app.
-		WritableRootFilesystem: true,
-		Route:                  &workload.Route{Host: host("api")}, EgressTo: apiEgress, IngressFrom: apiFrom,
+		// What the image writes (images/api/WRITES); its log file is standard output.
+		ScratchPaths: apiScratch,
+		Route:        &workload.Route{Host: host("api")}, EgressTo: apiEgress, IngressFrom: apiFrom,
 	}, afterMigrations); err != nil {
 		return nil, err
 	}
 	if err := add("worker", &workload.Args{
 		Image: cfg.Images["api"], Command: []string{"bundle", "exec", "sidekiq"},
 		Env: apiEnv, SecretEnv: apiSecrets, SecretEnvKeys: apiKeys, Scaling: scaling("worker"),
-		Resources: workload.Resources{CPU: "250m", Memory: "768Mi"}, WritableRootFilesystem: true,
+		Resources: workload.Resources{CPU: "250m", Memory: "768Mi"}, ScratchPaths: apiScratch,
 		EgressTo: apiEgress,
 	}, afterMigrations); err != nil {
 		return nil, err
@@ -246,17 +247,19 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 	}
 	if err := add("video", &workload.Args{
 		Image: cfg.Images["video"],
-		// The viz image's nginx, built with the RTMP module, on the mounted configuration.
-		Command:     []string{"/usr/local/nginx/sbin/nginx", "-c", "/etc/video/nginx.conf"},
+		// Debian's nginx with the RTMP module (images/video) on the mounted configuration; -e
+		// stderr: the error log nginx opens before it reads that configuration.
+		Command: []string{"nginx", "-e", "stderr", "-c", "/etc/video/nginx.conf",
+			"-g", "load_module /usr/lib/nginx/modules/ngx_rtmp_module.so;"},
 		ConfigFiles: &workload.ConfigFiles{MountPath: "/etc/video", Files: map[string]string{"nginx.conf": string(videoConf)}},
 		Ports:       []workload.Port{{Name: "rtmp", Number: stacks.RTMPPort}, {Name: "http", Number: videoHTTPPort}},
 		Probe:       &workload.Probe{Port: "rtmp"}, Replicas: 1, Recreate: true,
 		Resources: workload.Resources{CPU: "250m", Memory: "256Mi"},
-		// nginx writes its pid, temp files and HLS segments under /var/run/video; the
-		// image's own nginx also opens logs under /usr/local/nginx.
-		WritableRootFilesystem: true, ScratchPaths: []string{"/var/run/video"},
-		Route:     &workload.Route{Host: host("video"), Port: "http", LongLived: true},
-		TCPRoutes: []workload.TCPRoute{{Entrypoint: rtmpEntrypoint, Host: host("video"), ExternalPort: stacks.RTMPPort, Port: "rtmp"}},
+		// nginx writes its pid, temp files and HLS segments under /var/run/video, and
+		// nothing else (images/video/WRITES).
+		ScratchPaths: []string{"/var/run/video"},
+		Route:        &workload.Route{Host: host("video"), Port: "http", LongLived: true},
+		TCPRoutes:    []workload.TCPRoute{{Entrypoint: rtmpEntrypoint, Host: host("video"), ExternalPort: stacks.RTMPPort, Port: "rtmp"}},
 		EgressTo: []netpol.Peer{
 			apiPeer,
 			{Namespace: "radio-" + first.Name, PodLabels: map[string]string{"app.kubernetes.io/name": "radio-" + first.Name + "-liquidsoap"}, Ports: []int{radio.RTMPInPort}},

@@ -65,9 +65,16 @@ func TestStationWorkloads(t *testing.T) {
 		}
 	}
 
-	api := envOf(mocks, container(deployments["api"], 0))
-	if api["FALCON_BIND"] != "http://0.0.0.0:3000" {
-		t.Errorf("API FALCON_BIND = %q: Falcon binds loopback by default", api["FALCON_BIND"])
+	// The station's images run read-only (tools/imagecheck holds their Dockerfiles
+	// against these pods); admin is nginx-unprivileged, UID 101.
+	for name, uid := range map[string]float64{"site": 1000, "admin": 101, "api": 1000, "worker": 1000, "chat": 1000, "video": 1000} {
+		d := deployments[name]
+		if got := pulumitest.GetNumber(d.Inputs, "spec.template.spec.securityContext.runAsUser"); got != uid {
+			t.Errorf("%s runs as %v, want %v (its image's USER)", name, got, uid)
+		}
+		if ro := pulumitest.Get(container(d, 0), "securityContext.readOnlyRootFilesystem"); !ro.IsBool() || !ro.BoolValue() {
+			t.Errorf("%s: the root file system must be read-only; the image's writes are mounts", name)
+		}
 	}
 
 	chat := envOf(mocks, container(deployments["chat"], 0))

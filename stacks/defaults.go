@@ -19,6 +19,12 @@ var Workloads = []string{
 	"postgres", "valkey", "minio", "minioClient", "postgresExporter",
 }
 
+// StationImages are the station's own images: this repository builds each one
+// (images/<name>/ or apps/<name>/, .github/workflows/images.yml) as
+// <registry>/<owner>/datafruits-<name>, and its Dockerfile is held against the
+// pods that run it (tools/imagecheck).
+var StationImages = []string{"site", "admin", "api", "chat", "video", "icecast", "liquidsoap", "archiver", "onair"}
+
 // DefaultImages are the pinned third-party images; the station's own images
 // (site, admin, api, chat, video, icecast, liquidsoap, archiver, onair) have no
 // default and must be set in each stack file.
@@ -85,8 +91,10 @@ var (
 	dnsLabelRe      = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
 	domainRe        = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$`)
 	retentionRe     = regexp.MustCompile(`^[0-9]+(h|d|w|y)$`)
-	imageRe         = regexp.MustCompile(`^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*(:[A-Za-z0-9._-]{1,128}|@sha256:[a-f0-9]{64})$`)
-	envNameRe       = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	// builtHereRe is an image the images workflow pushes: ghcr.io/<owner>/datafruits-<name>.
+	builtHereRe = regexp.MustCompile(`^ghcr\.io/[a-z0-9][a-z0-9-]*/datafruits-([a-z]+):[A-Za-z0-9._-]{1,128}(@sha256:[a-f0-9]{64})?$`)
+	imageRe     = regexp.MustCompile(`^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*(:[A-Za-z0-9._-]{1,128}(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$`)
+	envNameRe   = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
 	// vpcRangeRe is an RFC 1918 range from /16 to /24, as DigitalOcean VPCs take.
 	vpcRangeRe = regexp.MustCompile(`^(10\.[0-9]{1,3}|172\.(1[6-9]|2[0-9]|3[01])|192\.168)\.[0-9]{1,3}\.0/(1[6-9]|2[0-4])$`)
 )

@@ -254,11 +254,26 @@ func (r *reader) images() map[string]string {
 			r.fail("images."+w, "", "required; an image reference with a tag or digest, e.g. ghcr.io/datafruits/"+w+":1.2.3")
 			continue
 		}
-		if !imageRe.MatchString(img) || strings.HasSuffix(img, ":latest") {
-			r.fail("images."+w, img, "an image reference with a pinned tag or digest (never :latest), e.g. ghcr.io/datafruits/"+w+":1.2.3")
+		if !imageRe.MatchString(img) || strings.HasSuffix(img, ":latest") || strings.Contains(img, ":latest@") {
+			r.fail("images."+w, img, "an image reference with a pinned tag or digest (never :latest), e.g. ghcr.io/datafruits/datafruits-"+w+":1.2.3")
+			continue
+		}
+		if slices.Contains(StationImages, w) && !stationImageKnown(w, img) {
+			r.fail("images."+w, img, "an image this repository's images workflow builds (ghcr.io/<owner>/datafruits-"+w+":<tag>, from images/"+w+" or apps/"+w+
+				"), or any image pinned by digest (name@sha256:<64 hex>); a tag alone does not say the image exists")
 		}
 	}
 	return images
+}
+
+// stationImageKnown reports whether a station image is one the images workflow
+// pushes for that workload, or is pinned by digest (so it exists as reviewed).
+func stationImageKnown(workload, img string) bool {
+	if strings.Contains(img, "@sha256:") {
+		return true
+	}
+	m := builtHereRe.FindStringSubmatch(img)
+	return m != nil && m[1] == workload
 }
 
 func (r *reader) scaling() map[string]Scaling {

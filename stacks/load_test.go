@@ -17,10 +17,10 @@ func validConfig() map[string]string {
 		"datafruits:region":    "nyc3",
 		"datafruits:domain":    "swag.lgbt",
 		"datafruits:acmeEmail": "admin@swag.lgbt",
-		"datafruits:images": `{"site":"ghcr.io/datafruits/datafruits:1.0.0","admin":"ghcr.io/datafruits/admin:1.0.0",
-			"api":"streampusher/streampusher:1.0.0","chat":"ghcr.io/datafruits/chat:1.0.0","video":"ghcr.io/datafruits/viz:1.0.0",
-			"icecast":"mcfiredrill/icecast:2.4.4","liquidsoap":"mcfiredrill/liquidsoap:2.2.5",
-			"archiver":"ghcr.io/datafruits/archiver:0.1.0","onair":"ghcr.io/datafruits/onair:0.1.0"}`,
+		"datafruits:images": `{"site":"ghcr.io/datafruits/datafruits-site:1.0.0","admin":"ghcr.io/datafruits/datafruits-admin:1.0.0",
+			"api":"ghcr.io/datafruits/datafruits-api:1.0.0","chat":"ghcr.io/datafruits/datafruits-chat:1.0.0","video":"ghcr.io/datafruits/datafruits-video:1.0.0",
+			"icecast":"ghcr.io/datafruits/datafruits-icecast:2.4.4","liquidsoap":"ghcr.io/datafruits/datafruits-liquidsoap:2.1.3",
+			"archiver":"ghcr.io/datafruits/datafruits-archiver:0.1.0","onair":"mcfiredrill/onair:0.1.0@sha256:` + strings.Repeat("ab", 32) + `"}`,
 	}
 }
 
@@ -88,6 +88,9 @@ func TestLoadRejectsBadConfiguration(t *testing.T) {
 		{"bucket prefix with dots", map[string]string{"datafruits:bucketPrefix": "datafruits.fm"}, nil, "datafruits:bucketPrefix", "datafruits.fm", "no dots"},
 		{"image latest", map[string]string{"datafruits:images": `{"site":"ghcr.io/datafruits/datafruits:latest"}`}, nil, "datafruits:images.site", "ghcr.io/datafruits/datafruits:latest", "never :latest"},
 		{"image without tag", map[string]string{"datafruits:images": `{"api":"streampusher/streampusher"}`}, nil, "datafruits:images.api", "streampusher/streampusher", "pinned tag"},
+		{"station image neither built here nor by digest", map[string]string{"datafruits:images": `{"liquidsoap":"mcfiredrill/liquidsoap:2.2.5"}`}, nil, "datafruits:images.liquidsoap", "mcfiredrill/liquidsoap:2.2.5", "pinned by digest"},
+		{"station image built here for another workload", map[string]string{"datafruits:images": `{"chat":"ghcr.io/datafruits/datafruits-site:1.0.0"}`}, nil, "datafruits:images.chat", "ghcr.io/datafruits/datafruits-site:1.0.0", "datafruits-chat"},
+		{"image latest with digest", map[string]string{"datafruits:images": `{"site":"ghcr.io/datafruits/datafruits-site:latest@sha256:` + strings.Repeat("ab", 32) + `"}`}, nil, "datafruits:images.site", "ghcr.io/datafruits/datafruits-site:latest@sha256:" + strings.Repeat("ab", 32), "never :latest"},
 		{"missing station image", map[string]string{"datafruits:images": "{}"}, nil, "datafruits:images.site", `""`, "required"},
 		{"scaling min above max", map[string]string{"datafruits:scaling": `{"chat":{"min":4,"max":2}}`}, nil, "datafruits:scaling.chat.max", "2", "at least min (4)"},
 		{"unknown foundation", map[string]string{"datafruits:foundation": "aws"}, nil, "datafruits:foundation", "aws", "digitalocean, in-cluster"},

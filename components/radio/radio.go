@@ -433,12 +433,17 @@ var stationNameRe = regexp.MustCompile(`^[a-z]([a-z0-9-]{0,38}[a-z0-9])?$`)
 var liquidsoapTagRe = regexp.MustCompile(`^v?(\d+)\.(\d+)(\.|$|-)`)
 
 // CheckLiquidsoapImage refuses a Liquidsoap image whose tag is not the minor version the
-// rendered script is tested on (TestedLiquidsoapMinor).
+// rendered script is tested on (TestedLiquidsoapMinor). A digest may follow the tag (the
+// images workflow pins name:tag@sha256:...); a digest alone says no version.
 func CheckLiquidsoapImage(image string) error {
-	tag := image[strings.LastIndex(image, ":")+1:]
+	name, _, _ := strings.Cut(image, "@")
+	tag := ""
+	if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		tag = name[i+1:]
+	}
 	m := liquidsoapTagRe.FindStringSubmatch(tag)
-	if strings.Contains(image, "@") || m == nil || m[1]+"."+m[2] != TestedLiquidsoapMinor {
-		return fmt.Errorf("Images[\"liquidsoap\"] = %q: the rendered script is tested on Liquidsoap %s; allowed: an image tagged %s.x (e.g. savonet/liquidsoap:v%s)",
+	if m == nil || m[1]+"."+m[2] != TestedLiquidsoapMinor {
+		return fmt.Errorf("Images[\"liquidsoap\"] = %q: the rendered script is tested on Liquidsoap %s; allowed: an image tagged %s.x (e.g. ghcr.io/datafruits/datafruits-liquidsoap:%s, images/liquidsoap)",
 			image, LiquidsoapVersion, TestedLiquidsoapMinor, LiquidsoapVersion)
 	}
 	return nil

@@ -159,6 +159,9 @@ func TestLiquidsoapImageMustBeTheTestedMinor(t *testing.T) {
 	for image, ok := range map[string]bool{
 		"savonet/liquidsoap:v2.1.3": true, "savonet/liquidsoap:2.1.4": true,
 		"mcfiredrill/liquidsoap:2.2.5": false, "savonet/liquidsoap:v2.4.x-latest": false, "savonet/liquidsoap@sha256:abc": false,
+		"ghcr.io/datafruits/datafruits-liquidsoap:2.1.3-0123abcd@sha256:" + strings.Repeat("ab", 32): true,
+		"ghcr.io/datafruits/datafruits-liquidsoap:2.4.0@sha256:" + strings.Repeat("ab", 32):          false,
+		"registry.local:5000/liquidsoap@sha256:" + strings.Repeat("ab", 32):                          false,
 	} {
 		err := radio.CheckLiquidsoapImage(image)
 		if (err == nil) != ok {

@@ -79,7 +79,7 @@ func TestNoChangesOnSecondRun(t *testing.T) {
 }
 
 // rollbackImage is the site image of the change that gets reverted.
-const rollbackImage = "ghcr.io/datafruits/datafruits:rollback-test"
+const rollbackImage = "ghcr.io/datafruits/datafruits-site:rollback-test"
 
 // TestRollbackByRevert changes the stack file (an object updated, a station
 // added), applies it, reverts the commit with git and applies again: the
