@@ -113,6 +113,7 @@ video=$(radio_private_dir video)
 cp "$rendered/video-config/nginx.conf" "$video/nginx.conf"
 remap "$video/nginx.conf" "listen 0.0.0.0:1935;" "listen 127.0.0.1:$video_rtmp_port;"
 remap "$video/nginx.conf" "listen 0.0.0.0:8080;" "listen 127.0.0.1:$video_http_port;"
+remap "$video/nginx.conf" "on_publish http://127.0.0.1:8080/" "on_publish http://127.0.0.1:$video_http_port/"
 remap "$video/nginx.conf" "/var/run/video" "$video/run"
 remap "$video/nginx.conf" "http://api.station.svc.cluster.local:3000/" "http://127.0.0.1:$api_port/"
 remap "$video/nginx.conf" "rtmp://radio-datafruits-liquidsoap.radio-datafruits.svc.cluster.local:1936/" "rtmp://127.0.0.1:$rtmp_in_port/"

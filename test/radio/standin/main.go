@@ -87,6 +87,18 @@ func main() {
 		} else if got != "" {
 			c.LiqSecret = "wrong"
 		}
+		// config.force_ssl (production.rb): ActionDispatch::SSL redirects a request that
+		// did not come over TLS (Rack's ssl?: X-Forwarded-Proto https) to https, 301 for
+		// GET and HEAD, 307 otherwise; the controllers never see it.
+		if r.Header.Get("X-Forwarded-Proto") != "https" {
+			c.Status = http.StatusTemporaryRedirect
+			if r.Method == http.MethodGet || r.Method == http.MethodHead {
+				c.Status = http.StatusMovedPermanently
+			}
+			api.add(c)
+			http.Redirect(w, r, "https://"+r.Host+r.URL.RequestURI(), c.Status)
+			return
+		}
 		path := strings.TrimSuffix(r.URL.Path, ".json")
 		// ApplicationController#current_radio: the radio whose container_name is the Host's
 		// subdomain (Rails' tld_length 1: the first label of a three-label host).
