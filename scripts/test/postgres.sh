@@ -17,8 +17,18 @@ export DATAFRUITS_TEST_PG16_HOST="$PG16_HOST" DATAFRUITS_TEST_PG16_PORT="$PG16_P
 # connections alert; built once into the cache.
 exporter_version=$(sed -n -E 's|.*"quay.io/prometheuscommunity/postgres-exporter:(v[0-9.]+)".*|\1|p' "$REPO_ROOT/stacks/defaults.go")
 [ -n "$exporter_version" ] || die "no postgres-exporter image version found in stacks/defaults.go"
-export DATAFRUITS_TEST_PG_EXPORTER
-DATAFRUITS_TEST_PG_EXPORTER=$(cached_go_install postgres_exporter github.com/prometheus-community/postgres_exporter/cmd/postgres_exporter "$exporter_version")
+grep -Eq "github.com/prometheus-community/postgres_exporter $exporter_version( |\$)" "$REPO_ROOT/tools/postgresexporter/go.mod" ||
+  die "tools/postgresexporter/go.mod does not require postgres_exporter $exporter_version, the version stacks/defaults.go deploys"
+export DATAFRUITS_TEST_PG_EXPORTER="$DATAFRUITS_CACHE/postgres_exporter-$exporter_version/postgres_exporter"
+if [ ! -x "$DATAFRUITS_TEST_PG_EXPORTER" ]; then
+  log "building postgres_exporter $exporter_version through the Go module proxy (once per version)"
+  started=$(date +%s)
+  mkdir -p "$(dirname "$DATAFRUITS_TEST_PG_EXPORTER")"
+  (cd "$REPO_ROOT/tools/postgresexporter" && with_build_lock go build -trimpath -o "$DATAFRUITS_TEST_PG_EXPORTER.partial" \
+    github.com/prometheus-community/postgres_exporter/cmd/postgres_exporter) || die "building postgres_exporter $exporter_version failed"
+  mv "$DATAFRUITS_TEST_PG_EXPORTER.partial" "$DATAFRUITS_TEST_PG_EXPORTER"
+  log "built postgres_exporter $exporter_version in $(( $(date +%s) - started ))s"
+fi
 
 cd "$REPO_ROOT"
 log "go test ./infra -run TestDatabaseSetup (the program's set-up Job on PostgreSQL $("$PG16_BIN/postgres" --version | awk '{print $3}'))"

@@ -288,6 +288,8 @@ func TestAudioPath(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, api+"/live_notification.json", strings.NewReader(`{"metadata":"LIVE -- intruder"}`))
 			req.Host = station + ".datafruits.test"
 			req.Header.Set("Content-Type", "application/json")
+			// Past the API's force_ssl, as the ingress or Liquidsoap would be.
+			req.Header.Set("X-Forwarded-Proto", "https")
 			if header != "" {
 				req.Header.Set("liq-secret", header)
 			}

@@ -20,7 +20,7 @@ var stationImages = map[string]string{
 // thirdParty are the images the program runs that upstream builds and
 // maintains at the pinned default tag (stacks.DefaultImages); their pods are
 // written to fit them and they are not built here.
-var thirdParty = []string{"analytics", "statuspage", "postgres", "valkey", "minio", "minioClient"}
+var thirdParty = []string{"analytics", "statuspage", "postgres", "valkey", "minio", "minioClient", "postgresExporter"}
 
 // checkStack holds every station image's Dockerfile against every container
 // that runs it in one stack, and returns the problems.
