@@ -81,7 +81,7 @@ func appURLs(t *testing.T, mocks *pulumitest.Mocks) map[string]string {
 	urls := map[string]string{}
 	for _, s := range mocks.ByType("kubernetes:core/v1:Secret") {
 		for k, v := range unwrapMap(s.Inputs["stringData"]) {
-			if k != "DATABASE_URL" && k != "GOATCOUNTER_DB" && k != "GATUS_DATABASE_URL" {
+			if k != "DATABASE_URL" && k != "GOATCOUNTER_DB" && k != "GATUS_DATABASE_URL" && k != "DATA_SOURCE_NAME" {
 				continue
 			}
 			u, err := url.Parse(strings.TrimPrefix(v, "postgresql+"))
