@@ -132,7 +132,9 @@ func TestPreviewStagingAndProd(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("figure: pulumi preview of %s (new stack) took %.1fs", stack, time.Since(start).Seconds())
-			for _, want := range []string{"digitalocean:index/kubernetesCluster:KubernetesCluster", "kubernetes:helm.sh/v3:Release", "to create"} {
+			// The CLI shows types shortened: digitalocean:index/kubernetesCluster:KubernetesCluster
+			// reads digitalocean:index:KubernetesCluster.
+			for _, want := range []string{"digitalocean:index:KubernetesCluster", "kubernetes:helm.sh/v3:Release", "to create"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("the preview does not mention %q:\n%s", want, tail(out, 30))
 				}
