@@ -55,6 +55,8 @@ type Config struct {
 	// Stations are the radio stations; each gets its own radio component.
 	Stations []Station
 
+	// Backup tunes the nightly backups.
+	Backup BackupConfig
 	// Secrets are the values set with `pulumi config set --secret`.
 	Secrets Secrets
 }
@@ -132,6 +134,25 @@ type PlatformConfig struct {
 	LoadBalancer bool
 }
 
+// BackupConfig tunes the nightly backups (components/backup).
+type BackupConfig struct {
+	// Schedule is when the backups run, five-field cron, UTC.
+	Schedule string
+	// KeepCount is how many runs of each backup are always kept.
+	KeepCount int
+	// KeepDays keeps every run younger than this many days as well.
+	KeepDays int
+	// Offsite is a second bucket at another provider, https://endpoint/bucket; empty for none.
+	// Its keys are the secrets backupOffsiteKeyId and backupOffsiteSecret.
+	Offsite OffsiteBucket
+}
+
+// OffsiteBucket is an S3-compatible bucket outside DigitalOcean.
+type OffsiteBucket struct {
+	// Endpoint is its S3 endpoint URL and Bucket its name; both empty when none is configured.
+	Endpoint, Bucket string
+}
+
 // Scaling is an autoscaler's bounds for one workload.
 type Scaling struct {
 	Min int `json:"min"`
@@ -160,4 +181,6 @@ type Secrets struct {
 	APIEnv pulumi.StringMapOutput
 	// APIEnvNames are the env var names in APIEnv (not secret), sorted.
 	APIEnvNames []string
+	// BackupOffsiteKeyID and BackupOffsiteSecret open the offsite backups bucket; set with Backup.Offsite.
+	BackupOffsiteKeyID, BackupOffsiteSecret pulumi.StringOutput
 }

@@ -52,6 +52,10 @@ const (
 	// ArchiverConnections is each station archiver's pgxpool MaxConns
 	// (apps/archiver/internal/catalog).
 	ArchiverConnections = 4
+	// BackupConnections: the nightly backup dumps one database at a time, with
+	// pg_dump's connection and the one holding the snapshot pg_dump shares
+	// (apps/movein/internal/backup).
+	BackupConnections = 2
 )
 
 // rolloutPods is a Deployment's pod count at most: its autoscaler's maximum
@@ -92,6 +96,7 @@ func ConnectionBudget(cfg *Config) []ConnectionUse {
 			Figure: fmt.Sprintf("%d pods (1 + rollout surge 1) × %d (Gatus)", rolloutPods(1), StatusPageConnections)},
 		{Client: "archivers", Keys: "stations", Connections: len(cfg.Stations) * ArchiverConnections,
 			Figure: fmt.Sprintf("%d stations × %d", len(cfg.Stations), ArchiverConnections)},
+		{Client: "nightly backup", Connections: BackupConnections, Figure: "2 (pg_dump + its shared snapshot)"},
 	}
 	return uses
 }

@@ -17,10 +17,12 @@ var Workloads = []string{
 	"site", "admin", "api", "chat", "analytics", "video",
 	"icecast", "liquidsoap", "archiver", "onair", "statuspage",
 	"postgres", "valkey", "minio", "minioClient",
+	// movein is the nightly backup CronJob's image (apps/movein).
+	"movein",
 }
 
 // DefaultImages are the pinned third-party images; the station's own images
-// (site, admin, api, chat, video, icecast, liquidsoap, archiver, onair) have no
+// (site, admin, api, chat, video, icecast, liquidsoap, archiver, onair, movein) have no
 // default and must be set in each stack file.
 var DefaultImages = map[string]string{
 	"analytics":   "arp242/goatcounter:2.6.0",
@@ -55,7 +57,7 @@ const RTMPPort = 1935
 var ReservedHosts = []string{"www", "api", "chat", "admin", "stats", "video", "status", "grafana", "static", "media"}
 
 // SecretKeys are the keys that must be set with `pulumi config set --secret`.
-var SecretKeys = []string{"discordWebhookUrl", "apiEnv"}
+var SecretKeys = []string{"discordWebhookUrl", "apiEnv", "backupOffsiteKeyId", "backupOffsiteSecret"}
 
 // KnownKeys lists every key of the datafruits namespace the program reads.
 func KnownKeys() []string {
@@ -67,6 +69,7 @@ func KnownKeys() []string {
 		"valkeySize", "valkeyVersion", "bucketPrefix", "logRetentionDays",
 		"helmCharts", "chartMirror", "acmeEmail", "acmeServer", "storageClass", "ingressReplicas", "ingressAutoscale",
 		"metricsRetention", "loadBalancer", "images", "scaling", "stations",
+		"backupSchedule", "backupKeepCount", "backupKeepDays", "backupOffsite",
 	}
 	keys = append(keys, SecretKeys...)
 	slices.Sort(keys)
@@ -85,6 +88,8 @@ var (
 	retentionRe     = regexp.MustCompile(`^[0-9]+(h|d|w|y)$`)
 	imageRe         = regexp.MustCompile(`^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*(:[A-Za-z0-9._-]{1,128}|@sha256:[a-f0-9]{64})$`)
 	envNameRe       = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	// cronRe is a five-field cron schedule of numbers, *, ranges, lists and steps (no names, no @daily).
+	cronRe = regexp.MustCompile(`^[0-9*/,-]+( [0-9*/,-]+){4}$`)
 	// vpcRangeRe is an RFC 1918 range from /16 to /24, as DigitalOcean VPCs take.
 	vpcRangeRe = regexp.MustCompile(`^(10\.[0-9]{1,3}|172\.(1[6-9]|2[0-9]|3[01])|192\.168)\.[0-9]{1,3}\.0/(1[6-9]|2[0-4])$`)
 )

@@ -88,6 +88,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	cfg.Scaling = r.scaling()
 	cfg.Stations = r.stations()
 	cfg.Secrets = r.secrets()
+	cfg.Backup = r.backup(&cfg.Secrets)
 	if onDO {
 		r.checkConnectionBudget(cfg)
 	}
@@ -367,6 +368,45 @@ func (r *reader) secrets() Secrets {
 	}
 	s.APIEnv = pulumi.ToSecret(m).(pulumi.StringMapOutput)
 	return s
+}
+
+// backup reads the nightly backups' keys; an offsite bucket needs its two
+// secret keys, and the keys need the bucket.
+func (r *reader) backup(secrets *Secrets) BackupConfig {
+	b := BackupConfig{
+		// 03:30 UTC: after the night's shows, before DOKS' maintenance window (04:00 by default).
+		Schedule:  r.match("backupSchedule", "30 3 * * *", cronRe, `a five-field cron schedule in UTC of numbers, "*", ranges, lists and steps, e.g. "30 3 * * *"`),
+		KeepCount: r.intRange("backupKeepCount", 7, 1, 365),
+		KeepDays:  r.intRange("backupKeepDays", 30, 1, 3650),
+	}
+	keyID, hasKeyID := r.secret("backupOffsiteKeyId")
+	secret, hasSecret := r.secret("backupOffsiteSecret")
+	secrets.BackupOffsiteKeyID = pulumi.ToSecret(pulumi.String(keyID)).(pulumi.StringOutput)
+	secrets.BackupOffsiteSecret = pulumi.ToSecret(pulumi.String(secret)).(pulumi.StringOutput)
+	raw, ok := r.raw("backupOffsite")
+	if !ok || raw == "" {
+		if hasKeyID || hasSecret {
+			r.fail("backupOffsite", "", "an https://endpoint/bucket URL: backupOffsiteKeyId and backupOffsiteSecret are set for it")
+		}
+		return b
+	}
+	u, err := url.Parse(raw)
+	bucket := ""
+	if err == nil {
+		bucket = strings.Trim(u.Path, "/")
+	}
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || bucket == "" || strings.Contains(bucket, "/") {
+		r.fail("backupOffsite", raw, "an https://endpoint/bucket URL of an S3-compatible bucket outside DigitalOcean, without keys (they are the secrets backupOffsiteKeyId and backupOffsiteSecret)")
+		return b
+	}
+	if strings.HasSuffix(u.Hostname(), ".digitaloceanspaces.com") {
+		r.fail("backupOffsite", raw, "a bucket outside DigitalOcean: a copy at the same provider does not survive losing the account")
+	}
+	if !hasKeyID || !hasSecret {
+		r.fail("backupOffsite", raw, "a bucket whose keys are set: `pulumi config set --secret backupOffsiteKeyId ...` and `... backupOffsiteSecret ...`")
+	}
+	b.Offsite = OffsiteBucket{Endpoint: u.Scheme + "://" + u.Host, Bucket: bucket}
+	return b
 }
 
 // secret reads a key that must be a secret and reports one given in plain text.

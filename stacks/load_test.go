@@ -20,7 +20,8 @@ func validConfig() map[string]string {
 		"datafruits:images": `{"site":"ghcr.io/datafruits/datafruits:1.0.0","admin":"ghcr.io/datafruits/admin:1.0.0",
 			"api":"streampusher/streampusher:1.0.0","chat":"ghcr.io/datafruits/chat:1.0.0","video":"ghcr.io/datafruits/viz:1.0.0",
 			"icecast":"mcfiredrill/icecast:2.4.4","liquidsoap":"mcfiredrill/liquidsoap:2.2.5",
-			"archiver":"ghcr.io/datafruits/archiver:0.1.0","onair":"ghcr.io/datafruits/onair:0.1.0"}`,
+			"archiver":"ghcr.io/datafruits/archiver:0.1.0","onair":"ghcr.io/datafruits/onair:0.1.0",
+			"movein":"ghcr.io/datafruits/movein:0.1.0"}`,
 	}
 }
 
@@ -104,6 +105,16 @@ func TestLoadRejectsBadConfiguration(t *testing.T) {
 		{"apiEnv in plain text", map[string]string{"datafruits:apiEnv": `{"MAILGUN_API_KEY":"k"}`}, nil, "datafruits:apiEnv", "plain text, not shown", "--secret apiEnv"},
 		{"webhook not https", map[string]string{"datafruits:discordWebhookUrl": "http://example.com/hook"}, []string{"datafruits:discordWebhookUrl"}, "datafruits:discordWebhookUrl", "secret, not shown", "https://"},
 		{"protect not a bool", map[string]string{"datafruits:protect": "yes please"}, nil, "datafruits:protect", "yes please", "true or false"},
+		{"backup schedule not cron", map[string]string{"datafruits:backupSchedule": "@daily"}, nil, "datafruits:backupSchedule", "@daily", "five-field cron"},
+		{"backups kept: none", map[string]string{"datafruits:backupKeepCount": "0"}, nil, "datafruits:backupKeepCount", "0", "from 1 to 365"},
+		{"offsite over plain http", map[string]string{"datafruits:backupOffsite": "http://s3.example.com/offsite"}, nil, "datafruits:backupOffsite", "http://s3.example.com/offsite", "https://endpoint/bucket"},
+		{"offsite at DigitalOcean", map[string]string{"datafruits:backupOffsite": "https://fra1.digitaloceanspaces.com/offsite", "datafruits:backupOffsiteKeyId": "id", "datafruits:backupOffsiteSecret": "s3cr3t-value"},
+			[]string{"datafruits:backupOffsiteKeyId", "datafruits:backupOffsiteSecret"}, "datafruits:backupOffsite", "fra1.digitaloceanspaces.com", "outside DigitalOcean"},
+		{"offsite without keys", map[string]string{"datafruits:backupOffsite": "https://s3.example.com/offsite"}, nil, "datafruits:backupOffsite", "https://s3.example.com/offsite", "backupOffsiteSecret"},
+		{"offsite keys without a bucket", map[string]string{"datafruits:backupOffsiteKeyId": "id", "datafruits:backupOffsiteSecret": "s3cr3t-value"},
+			[]string{"datafruits:backupOffsiteKeyId", "datafruits:backupOffsiteSecret"}, "datafruits:backupOffsite", `""`, "https://endpoint/bucket"},
+		{"offsite secret in plain text", map[string]string{"datafruits:backupOffsite": "https://s3.example.com/offsite", "datafruits:backupOffsiteKeyId": "id", "datafruits:backupOffsiteSecret": "s3cr3t-value"},
+			[]string{"datafruits:backupOffsiteKeyId"}, "datafruits:backupOffsiteSecret", "plain text, not shown", "--secret backupOffsiteSecret"},
 	}
 	if len(cases) < 15 {
 		t.Fatalf("the issue asks for at least 15 cases, have %d", len(cases))
@@ -137,10 +148,30 @@ func TestLoadRejectsBadConfiguration(t *testing.T) {
 			if !strings.Contains(line, tc.given) || !strings.Contains(line, tc.allowed) {
 				t.Errorf("error %q should show the value %q and what is allowed (%q)", line, tc.given, tc.allowed)
 			}
-			if strings.Contains(err.Error(), "discord.com/api/webhooks") || strings.Contains(err.Error(), `"k"`) {
+			if strings.Contains(err.Error(), "discord.com/api/webhooks") || strings.Contains(err.Error(), `"k"`) || strings.Contains(err.Error(), "s3cr3t-value") {
 				t.Errorf("error leaks a secret value: %s", err)
 			}
 		})
+	}
+}
+
+func TestOffsiteBackupsAreReadWithSecretKeys(t *testing.T) {
+	cfg := validConfig()
+	cfg["datafruits:backupOffsite"] = "https://s3.eu-central-003.backblazeb2.com/datafruits-offsite/"
+	cfg["datafruits:backupOffsiteKeyId"] = "key-id"
+	cfg["datafruits:backupOffsiteSecret"] = "s3cr3t-value"
+	got, err := load(t, cfg, "datafruits:backupOffsiteKeyId", "datafruits:backupOffsiteSecret")
+	if err != nil {
+		t.Fatalf("rejected: %v", err)
+	}
+	if got.Backup.Offsite != (stacks.OffsiteBucket{Endpoint: "https://s3.eu-central-003.backblazeb2.com", Bucket: "datafruits-offsite"}) {
+		t.Errorf("Offsite = %+v", got.Backup.Offsite)
+	}
+	if !pulumi.IsSecret(got.Secrets.BackupOffsiteSecret) || !pulumi.IsSecret(got.Secrets.BackupOffsiteKeyID) {
+		t.Error("the offsite keys are not secret outputs")
+	}
+	if got.Backup.Schedule != "30 3 * * *" || got.Backup.KeepCount != 7 || got.Backup.KeepDays != 30 {
+		t.Errorf("backup defaults = %+v", got.Backup)
 	}
 }
 
