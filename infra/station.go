@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/datafruits/infra/components/backup"
 	"github.com/datafruits/infra/components/job"
 	"github.com/datafruits/infra/components/namespace"
 	"github.com/datafruits/infra/components/netpol"
@@ -262,6 +263,29 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 			{Namespace: "radio-" + first.Name, PodLabels: map[string]string{"app.kubernetes.io/name": "radio-" + first.Name + "-liquidsoap"}, Ports: []int{radio.RTMPInPort}},
 		},
 	}); err != nil {
+		return nil, err
+	}
+
+	// The nightly backups: every app database and the media bucket into the
+	// backups bucket (and the offsite one, when the stack has one).
+	appDatabases := map[string]pulumi.StringInput{}
+	for _, app := range databases {
+		appDatabases[app] = f.DatabaseURLs.MapIndex(pulumi.String(app))
+	}
+	backupArgs := &backup.Args{
+		Namespace: stationNamespace, Image: cfg.Images["movein"], Schedule: cfg.Backup.Schedule,
+		Databases: appDatabases, MediaBucket: f.S3.Media,
+		To:        backup.Bucket{Endpoint: f.S3.Endpoint, Name: f.S3.Backups, KeyID: f.S3.BackupsKeyID, Secret: f.S3.BackupsSecret},
+		KeepCount: cfg.Backup.KeepCount, KeepDays: cfg.Backup.KeepDays,
+		DatabaseEgress: egress("postgres"), ObjectStoreEgress: egress("s3"),
+	}
+	if o := cfg.Backup.Offsite; o.Bucket != "" {
+		backupArgs.Offsite = &backup.Bucket{
+			Endpoint: pulumi.String(o.Endpoint), Name: pulumi.String(o.Bucket),
+			KeyID: cfg.Secrets.BackupOffsiteKeyID, Secret: cfg.Secrets.BackupOffsiteSecret,
+		}
+	}
+	if _, err := backup.New(ctx, "backup", backupArgs, k8s, after, afterDatabase); err != nil {
 		return nil, err
 	}
 
