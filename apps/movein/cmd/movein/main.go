@@ -142,6 +142,7 @@ func (c *command) migrateDB(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	tools.Progress = c.out
 
 	// Every check before anything is written.
 	srcConn, err := pg.Connect(ctx, src)
@@ -385,6 +386,7 @@ func (c *command) backup(ctx context.Context, args []string) error {
 		if opts.Tools, err = pg.FindTools(ctx, *pgBin); err != nil {
 			return err
 		}
+		opts.Tools.Progress = c.out
 	}
 	started := time.Now()
 	r, err := backup.Backup(ctx, opts)
@@ -438,6 +440,7 @@ func (c *command) restore(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
+		tools.Progress = c.out
 		got, err := backup.RestoreDatabase(ctx, loc, r, *database, target, *inPlace, tools, *major, "", c.red)
 		if err != nil {
 			return err

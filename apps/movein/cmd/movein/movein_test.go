@@ -64,6 +64,9 @@ func TestMovingTheDatabaseIn(t *testing.T) {
 		t.Fatalf("migrate-db: %v", err)
 	}
 	assertNoSecrets(t, out, legacy.Password, target.Password)
+	if !strings.Contains(out, "dumping: table 3,") || !strings.Contains(out, "restoring: table 3,") {
+		t.Errorf("migrate-db shows no progress per table while it dumps and restores")
+	}
 	compareStations(t, readStation(t, connect(t, legacy.AdminURL)), readStation(t, targetAdmin))
 	// Owners and grants: everything belongs to the app's user, nothing to Heroku's.
 	var foreign int
@@ -372,6 +375,13 @@ func TestRestoreDrill(t *testing.T) {
 	t.Logf("figure: drill on PostgreSQL %d: %d rows + 6 large objects + %d media objects: backup %s, database restore %s (%.0f rows/s), media restore %s (%.0f objects/s), whole drill %s",
 		major, rows, objects, backupTime.Round(time.Millisecond), dbRestore.Round(time.Millisecond), float64(rows)/dbRestore.Seconds(),
 		mediaRestore.Round(time.Millisecond), float64(objects)/mediaRestore.Seconds(), time.Since(drillStart).Round(time.Millisecond))
+
+	t.Run("there is nothing to restore from before the first backup", func(t *testing.T) {
+		_, err := movein(t, env, "restore", "--from", backupsURL, "--as-of", drillStart.Add(-time.Hour).UTC().Format(time.RFC3339), "--media", "media", "--to-bucket", mediaURL)
+		if err == nil || !strings.Contains(err.Error(), "no finished backup run at or before") {
+			t.Errorf("got %v, want a refusal saying no run is that old", err)
+		}
+	})
 
 	t.Run("restoring over a live database needs --in-place", func(t *testing.T) {
 		_, err := movein(t, env, "restore", pgBin(), fmt.Sprintf("--postgres-major=%d", major), "--from", backupsURL, "--database", "api", "--to-db", db.URL)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"os/exec"
@@ -33,6 +34,8 @@ type Tools struct {
 	DumpBin, RestoreBin string
 	// Major is their major version (pg_dump --version).
 	Major int
+	// Progress, when set, receives a line as each table's data is dumped or restored.
+	Progress io.Writer
 }
 
 var versionRE = regexp.MustCompile(`\(PostgreSQL\) (\d+)`)
@@ -348,13 +351,54 @@ func (t *Tools) run(ctx context.Context, bin string, args []string, rawURL strin
 	if u.User != nil {
 		u.User = url.User(u.User.Username())
 	}
+	if t.Progress != nil {
+		args = append(args, "--verbose")
+	}
 	cmd := exec.CommandContext(ctx, bin, append(args, "--dbname="+u.String())...)
 	cmd.Env = append(os.Environ(), "PGPASSWORD="+password, "PGCONNECT_TIMEOUT=10", "PGAPPNAME=movein")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &progressWriter{progress: t.Progress, red: red, started: time.Now()}
+	cmd.Stderr = stderr
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(red.String(stderr.String()))
-		return fmt.Errorf("%s %s: %v: %s", filepath.Base(bin), redact.URL(rawURL), err, msg)
+		return fmt.Errorf("%s %s: %v: %s", filepath.Base(bin), redact.URL(rawURL), err, strings.TrimSpace(red.String(stderr.errors.String())))
 	}
 	return nil
+}
+
+// progressWriter reads the tools' stderr: with --verbose, the lines naming a
+// table whose data is being dumped or restored become progress lines; the
+// other lines are kept for an error message (verbose chatter is dropped).
+type progressWriter struct {
+	progress io.Writer
+	red      *redact.Redactor
+	started  time.Time
+	partial  []byte
+	errors   bytes.Buffer
+	tables   int
+}
+
+var tableLineRE = regexp.MustCompile(`(dumping contents of table|processing data for table) "?([^"]+)"?`)
+
+func (w *progressWriter) Write(p []byte) (int, error) {
+	w.partial = append(w.partial, p...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			break
+		}
+		line := string(w.partial[:i])
+		w.partial = w.partial[i+1:]
+		if m := tableLineRE.FindStringSubmatch(line); m != nil && w.progress != nil {
+			w.tables++
+			verb := "restoring"
+			if strings.HasPrefix(m[1], "dumping") {
+				verb = "dumping"
+			}
+			fmt.Fprintf(w.progress, "  %s: table %d, %s (%s)\n", verb, w.tables, m[2], time.Since(w.started).Round(time.Second))
+			continue
+		}
+		if w.progress == nil || strings.Contains(line, "error") || strings.Contains(line, "warning") || strings.Contains(line, "FATAL") {
+			w.errors.WriteString(line + "\n")
+		}
+	}
+	return len(p), nil
 }
