@@ -55,6 +55,13 @@ type Config struct {
 	// Stations are the radio stations; each gets its own radio component.
 	Stations []Station
 
+	// Moved says which parts of the station this stack runs (Parts); a part not moved
+	// keeps running where it runs today, at its Legacy address.
+	Moved map[string]bool
+	// Legacy are today's addresses of the parts not moved yet, by part; the moved parts call
+	// them instead of their own (the site and Liquidsoap call the API at Legacy["api"]).
+	Legacy map[string]string
+
 	// Backup tunes the nightly backups.
 	Backup BackupConfig
 	// Secrets are the values set with `pulumi config set --secret`.
@@ -181,6 +188,9 @@ type Secrets struct {
 	APIEnv pulumi.StringMapOutput
 	// APIEnvNames are the env var names in APIEnv (not secret), sorted.
 	APIEnvNames []string
+	// LegacyLiqSecret is the liq-secret today's API expects from Liquidsoap: the stack's radios
+	// send it while the API is not moved (Moved["api"] false).
+	LegacyLiqSecret pulumi.StringOutput
 	// BackupOffsiteKeyID and BackupOffsiteSecret open the offsite backups bucket; set with Backup.Offsite.
 	BackupOffsiteKeyID, BackupOffsiteSecret pulumi.StringOutput
 }

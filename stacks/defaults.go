@@ -46,6 +46,11 @@ var DefaultScaling = map[string]Scaling{
 	"relay":     {Min: 1, Max: 4},
 }
 
+// Parts are the pieces of the station the RFC's roadmap moves one at a time
+// (datafruits:moved). The analytics, the status page and the platform are new,
+// not moved: they are always on.
+var Parts = []string{"site", "admin", "api", "chat", "radio", "video"}
+
 // IngressPorts are the ports Traefik's own entrypoints listen on in its pod (web, websecure,
 // its ping/dashboard and metrics entrypoints of the chart): a DJ entrypoint must not take one.
 var IngressPorts = []int{8000, 8080, 8443, 9100}
@@ -57,7 +62,7 @@ const RTMPPort = 1935
 var ReservedHosts = []string{"www", "api", "chat", "admin", "stats", "video", "status", "grafana", "static", "media"}
 
 // SecretKeys are the keys that must be set with `pulumi config set --secret`.
-var SecretKeys = []string{"discordWebhookUrl", "apiEnv", "backupOffsiteKeyId", "backupOffsiteSecret"}
+var SecretKeys = []string{"discordWebhookUrl", "apiEnv", "backupOffsiteKeyId", "backupOffsiteSecret", "legacyLiqSecret"}
 
 // KnownKeys lists every key of the datafruits namespace the program reads.
 func KnownKeys() []string {
@@ -70,6 +75,7 @@ func KnownKeys() []string {
 		"helmCharts", "chartMirror", "acmeEmail", "acmeServer", "storageClass", "ingressReplicas", "ingressAutoscale",
 		"metricsRetention", "loadBalancer", "images", "scaling", "stations",
 		"backupSchedule", "backupKeepCount", "backupKeepDays", "backupOffsite",
+		"moved", "legacy",
 	}
 	keys = append(keys, SecretKeys...)
 	slices.Sort(keys)

@@ -89,6 +89,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	cfg.Stations = r.stations()
 	cfg.Secrets = r.secrets()
 	cfg.Backup = r.backup(&cfg.Secrets)
+	cfg.Moved, cfg.Legacy = r.moved(&cfg.Secrets)
 	if onDO {
 		r.checkConnectionBudget(cfg)
 	}
@@ -103,6 +104,8 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 type reader struct {
 	ctx  *pulumi.Context
 	errs []error
+	// stationNames are the stations read so far.
+	stationNames []string
 }
 
 func full(key string) string { return Namespace + ":" + key }
@@ -229,6 +232,8 @@ func describe(v any) string {
 		return "a map of workload names to {min, max}"
 	case *[]Station:
 		return "a list of stations ({name, streamHost, djHost, djPort})"
+	case *map[string]bool:
+		return "a map of part names to true or false"
 	default:
 		return "YAML"
 	}
@@ -308,6 +313,7 @@ func (r *reader) stations() []Station {
 			r.fail(key+".name", s.Name, "a name no other station uses")
 		}
 		seenName[s.Name] = true
+		r.stationNames = append(r.stationNames, s.Name)
 		if i == 0 {
 			s.StreamHost = cmpOr(s.StreamHost, "stream")
 			s.DJHost = cmpOr(s.DJHost, "dj")
@@ -368,6 +374,72 @@ func (r *reader) secrets() Secrets {
 	}
 	s.APIEnv = pulumi.ToSecret(m).(pulumi.StringMapOutput)
 	return s
+}
+
+// moved reads which parts this stack runs and today's addresses of the others.
+// A part not moved that a moved part calls needs its legacy address; a legacy
+// address of a moved part would be dead configuration and is refused.
+func (r *reader) moved(secrets *Secrets) (map[string]bool, map[string]string) {
+	moved := map[string]bool{}
+	for _, p := range Parts {
+		moved[p] = true
+	}
+	var given map[string]bool
+	if r.object("moved", &given) {
+		for k, v := range given {
+			if !slices.Contains(Parts, k) {
+				r.fail("moved."+k, strconv.FormatBool(v), "one of the parts "+strings.Join(Parts, ", "))
+				continue
+			}
+			moved[k] = v
+		}
+	}
+	legacy := map[string]string{}
+	if r.object("legacy", &legacy) {
+		for _, k := range sortedKeys(legacy) {
+			v := legacy[k]
+			u, err := url.Parse(v)
+			switch {
+			case !slices.Contains(Parts, k):
+				r.fail("legacy."+k, v, "today's address of one of the parts "+strings.Join(Parts, ", "))
+			case moved[k]:
+				r.fail("legacy."+k, v, fmt.Sprintf("only for a part not moved: moved.%s is true, so nothing calls %s", k, v))
+			case err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil:
+				r.fail("legacy."+k, v, "an https:// URL without credentials, e.g. https://api.datafruits.fm")
+			}
+		}
+	}
+	// Who calls whom: the site and each radio's Liquidsoap call the API; the
+	// video server pushes to the first radio's Liquidsoap and checks stream keys
+	// with the API over plain HTTP (nginx-rtmp's on_publish speaks no TLS), so
+	// only an API inside the cluster will do.
+	needsLegacyAPI := []string{}
+	for _, caller := range []string{"site", "radio"} {
+		if moved[caller] && !moved["api"] {
+			needsLegacyAPI = append(needsLegacyAPI, caller)
+		}
+	}
+	if len(needsLegacyAPI) > 0 && legacy["api"] == "" {
+		r.fail("legacy.api", "", fmt.Sprintf("required while moved.api is false, because moved parts call the API (%s): today's address, e.g. https://datafruits.streampusher.com", strings.Join(needsLegacyAPI, ", ")))
+	}
+	if moved["radio"] && !moved["api"] && len(r.stationNames) > 1 {
+		r.fail("moved.api", "false", fmt.Sprintf("true while the stack has %d stations: today's API picks the radio by the host Liquidsoap calls (legacy.api), which names one station", len(r.stationNames)))
+	}
+	if moved["video"] && !moved["radio"] {
+		r.fail("moved.video", "true", "false while moved.radio is false: the video server pushes the VJ's audio into this stack's Liquidsoap")
+	}
+	if moved["video"] && !moved["api"] {
+		r.fail("moved.video", "true", "false while moved.api is false: nginx-rtmp checks stream keys over plain HTTP, which reaches only the API inside the cluster")
+	}
+	liq, hasLiq := r.secret("legacyLiqSecret")
+	secrets.LegacyLiqSecret = pulumi.ToSecret(pulumi.String(liq)).(pulumi.StringOutput)
+	switch needs := moved["radio"] && !moved["api"]; {
+	case needs && !hasLiq:
+		r.fail("legacyLiqSecret", "", "required while moved.radio is true and moved.api is false: the liq-secret today's API expects (`pulumi config set --secret legacyLiqSecret ...`)")
+	case !needs && hasLiq:
+		r.fail("legacyLiqSecret", "(secret, not shown)", "only while moved.radio is true and moved.api is false; remove it with `pulumi config rm legacyLiqSecret`")
+	}
+	return moved, legacy
 }
 
 // backup reads the nightly backups' keys; an offsite bucket needs its two

@@ -113,6 +113,16 @@ func TestLoadRejectsBadConfiguration(t *testing.T) {
 		{"offsite without keys", map[string]string{"datafruits:backupOffsite": "https://s3.example.com/offsite"}, nil, "datafruits:backupOffsite", "https://s3.example.com/offsite", "backupOffsiteSecret"},
 		{"offsite keys without a bucket", map[string]string{"datafruits:backupOffsiteKeyId": "id", "datafruits:backupOffsiteSecret": "s3cr3t-value"},
 			[]string{"datafruits:backupOffsiteKeyId", "datafruits:backupOffsiteSecret"}, "datafruits:backupOffsite", `""`, "https://endpoint/bucket"},
+		{"unknown part", map[string]string{"datafruits:moved": `{"radios":false}`}, nil, "datafruits:moved.radios", "false", "site, admin, api, chat, radio, video"},
+		{"site calls an API that is nowhere", map[string]string{"datafruits:moved": `{"api":false,"video":false,"radio":false}`}, nil, "datafruits:legacy.api", `""`, "required while moved.api is false, because moved parts call the API (site)"},
+		{"legacy address of a moved part", map[string]string{"datafruits:legacy": `{"chat":"https://hotdog-lounge.herokuapp.com"}`}, nil, "datafruits:legacy.chat", "https://hotdog-lounge.herokuapp.com", "only for a part not moved"},
+		{"legacy address over plain http", map[string]string{"datafruits:moved": `{"api":false,"video":false,"radio":false}`, "datafruits:legacy": `{"api":"http://api.datafruits.fm"}`}, nil, "datafruits:legacy.api", "http://api.datafruits.fm", "https:// URL"},
+		{"video without the radio", map[string]string{"datafruits:moved": `{"radio":false}`}, nil, "datafruits:moved.video", "true", "moved.radio is false"},
+		{"video without the API", map[string]string{"datafruits:moved": `{"api":false}`, "datafruits:legacy": `{"api":"https://datafruits.streampusher.com"}`, "datafruits:legacyLiqSecret": "liq"},
+			[]string{"datafruits:legacyLiqSecret"}, "datafruits:moved.video", "true", "plain HTTP"},
+		{"radio without today's liq secret", map[string]string{"datafruits:moved": `{"api":false,"video":false}`, "datafruits:legacy": `{"api":"https://datafruits.streampusher.com"}`}, nil, "datafruits:legacyLiqSecret", `""`, "required while moved.radio is true and moved.api is false"},
+		{"two stations on today's API", map[string]string{"datafruits:moved": `{"api":false,"video":false}`, "datafruits:legacy": `{"api":"https://datafruits.streampusher.com"}`, "datafruits:legacyLiqSecret": "liq",
+			"datafruits:stations": `[{"name":"datafruits"},{"name":"two"}]`}, []string{"datafruits:legacyLiqSecret"}, "datafruits:moved.api", "false", "names one station"},
 		{"offsite secret in plain text", map[string]string{"datafruits:backupOffsite": "https://s3.example.com/offsite", "datafruits:backupOffsiteKeyId": "id", "datafruits:backupOffsiteSecret": "s3cr3t-value"},
 			[]string{"datafruits:backupOffsiteKeyId"}, "datafruits:backupOffsiteSecret", "plain text, not shown", "--secret backupOffsiteSecret"},
 	}
@@ -172,6 +182,35 @@ func TestOffsiteBackupsAreReadWithSecretKeys(t *testing.T) {
 	}
 	if got.Backup.Schedule != "30 3 * * *" || got.Backup.KeepCount != 7 || got.Backup.KeepDays != 30 {
 		t.Errorf("backup defaults = %+v", got.Backup)
+	}
+}
+
+// TestOnePartAtATime: the roadmap's first steps, each a valid stack: the site
+// and the radio move first and call today's API; everything moved needs no
+// legacy address.
+func TestOnePartAtATime(t *testing.T) {
+	cfg := validConfig()
+	cfg["datafruits:moved"] = `{"api":false,"admin":false,"video":false}`
+	cfg["datafruits:legacy"] = `{"api":"https://datafruits.streampusher.com"}`
+	cfg["datafruits:legacyLiqSecret"] = "todays-liq-secret"
+	got, err := load(t, cfg, "datafruits:legacyLiqSecret")
+	if err != nil {
+		t.Fatalf("rejected: %v", err)
+	}
+	if got.Moved["api"] || got.Moved["admin"] || !got.Moved["site"] || !got.Moved["radio"] || !got.Moved["chat"] {
+		t.Errorf("Moved = %v", got.Moved)
+	}
+	if got.Legacy["api"] != "https://datafruits.streampusher.com" || !pulumi.IsSecret(got.Secrets.LegacyLiqSecret) {
+		t.Errorf("Legacy = %v; the legacy liq secret must stay secret", got.Legacy)
+	}
+	all, err := load(t, validConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range stacks.Parts {
+		if !all.Moved[part] {
+			t.Errorf("by default every part is moved; %s is not", part)
+		}
 	}
 }
 
