@@ -4,6 +4,7 @@
 //	movein copy-bucket  copy an S3-compatible bucket into one of the stack's, resumably
 //	movein backup       back up the app databases and media into the backups bucket (the nightly CronJob)
 //	movein restore      restore a database or a bucket from a backup, and verify it
+//	movein import-zone  turn today's DNS zone file into the stack's datafruits:dnsRecords
 //
 // Every command checks what it needs (servers reachable, versions, buckets
 // readable, target empty) before it writes anything, has --dry-run where it
@@ -26,6 +27,7 @@ import (
 	"github.com/datafruits/infra/apps/movein/internal/bucket"
 	"github.com/datafruits/infra/apps/movein/internal/pg"
 	"github.com/datafruits/infra/apps/movein/internal/redact"
+	"github.com/datafruits/infra/apps/movein/internal/zone"
 )
 
 // PinnedMajor is the PostgreSQL major version the stack runs (components/postgres).
@@ -67,7 +69,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		}
 	}()
 	if len(args) == 0 {
-		return errors.New("usage: movein migrate-db|copy-bucket|backup|restore [flags] (movein <command> -h lists the flags)")
+		return errors.New("usage: movein migrate-db|copy-bucket|backup|restore|import-zone [flags] (movein <command> -h lists the flags)")
 	}
 	c := &command{getenv: getenv, out: out, red: red}
 	switch args[0] {
@@ -79,8 +81,10 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return c.backup(ctx, args[1:])
 	case "restore":
 		return c.restore(ctx, args[1:])
+	case "import-zone":
+		return c.importZone(args[1:])
 	default:
-		return fmt.Errorf("unknown command %q: want migrate-db, copy-bucket, backup or restore", args[0])
+		return fmt.Errorf("unknown command %q: want migrate-db, copy-bucket, backup, restore or import-zone", args[0])
 	}
 }
 
@@ -461,5 +465,32 @@ func (c *command) restore(ctx context.Context, args []string) error {
 	elapsed := time.Since(started)
 	c.printf("restored media %s from run %s into %s in %s: %d objects (%d copied, %d unchanged, %d not in the run left alone), all verified by sha256: %.0f objects/s",
 		*media, r.ID, target, elapsed.Round(time.Millisecond), rep.Objects, rep.Copied, rep.Unchanged, rep.Extra, float64(rep.Copied)/elapsed.Seconds())
+	return nil
+}
+
+func (c *command) importZone(args []string) error {
+	fs := c.flags("import-zone")
+	file := fs.String("zone-file", "", "today's zone file (the registrar's or BIND's export)")
+	domain := fs.String("domain", "", "the zone's domain, e.g. datafruits.fm")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *file == "" || *domain == "" {
+		return errors.New("import-zone needs --zone-file and --domain")
+	}
+	f, err := os.Open(*file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	records, skipped, err := zone.Parse(f, *domain)
+	if err != nil {
+		return err
+	}
+	for _, s := range skipped {
+		c.printf("# skipped %s %s: %s", s.Name, s.Type, s.Why)
+	}
+	c.printf("# %d records for Pulumi.<stack>.yaml; a name the stack serves itself is refused by the program, remove it here", len(records))
+	fmt.Fprint(c.out, zone.StackYAML(records))
 	return nil
 }
