@@ -62,6 +62,10 @@ type Config struct {
 	// them instead of their own (the site and Liquidsoap call the API at Legacy["api"]).
 	Legacy map[string]string
 
+	// DNSRecords are records of the zone the program does not derive itself (mail, SPF, DKIM,
+	// the hosts of parts not moved), imported from today's zone (movein import-zone).
+	DNSRecords []DNSRecord
+
 	// Backup tunes the nightly backups.
 	Backup BackupConfig
 	// Secrets are the values set with `pulumi config set --secret`.
@@ -139,6 +143,24 @@ type PlatformConfig struct {
 	MetricsRetention string
 	// LoadBalancer exposes Traefik through a cloud load balancer (false: NodePort, for local clusters).
 	LoadBalancer bool
+}
+
+// DNSRecord is one record of datafruits:dnsRecords, as movein import-zone prints it.
+type DNSRecord struct {
+	// Name is relative to the zone, "@" for the apex.
+	Name string `json:"name"`
+	// Type is A, AAAA, CNAME, MX, TXT, SRV, CAA or NS.
+	Type string `json:"type"`
+	// Value is the address, host name (ending with a dot) or text.
+	Value string `json:"value"`
+	// TTL is in seconds (0: 3600).
+	TTL int `json:"ttl,omitempty"`
+	// Priority (MX, SRV), Weight and Port (SRV), Flags and Tag (CAA).
+	Priority *int   `json:"priority,omitempty"`
+	Weight   *int   `json:"weight,omitempty"`
+	Port     *int   `json:"port,omitempty"`
+	Flags    *int   `json:"flags,omitempty"`
+	Tag      string `json:"tag,omitempty"`
 }
 
 // BackupConfig tunes the nightly backups (components/backup).

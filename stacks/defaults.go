@@ -75,7 +75,7 @@ func KnownKeys() []string {
 		"helmCharts", "chartMirror", "acmeEmail", "acmeServer", "storageClass", "ingressReplicas", "ingressAutoscale",
 		"metricsRetention", "loadBalancer", "images", "scaling", "stations",
 		"backupSchedule", "backupKeepCount", "backupKeepDays", "backupOffsite",
-		"moved", "legacy",
+		"moved", "legacy", "dnsRecords",
 	}
 	keys = append(keys, SecretKeys...)
 	slices.Sort(keys)
@@ -94,6 +94,11 @@ var (
 	retentionRe     = regexp.MustCompile(`^[0-9]+(h|d|w|y)$`)
 	imageRe         = regexp.MustCompile(`^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*(:[A-Za-z0-9._-]{1,128}|@sha256:[a-f0-9]{64})$`)
 	envNameRe       = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	// recordNameRe is a record name relative to the zone: "@" or labels of letters, digits,
+	// dashes and underscores (_dmarc, google._domainkey, _xmpp-server._tcp).
+	recordNameRe = regexp.MustCompile(`^(@|[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)*)$`)
+	// hostnameRe is a fully qualified host name with its final dot, as record targets need.
+	hostnameRe = regexp.MustCompile(`^([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)+$`)
 	// cronRe is a five-field cron schedule of numbers, *, ranges, lists and steps (no names, no @daily).
 	cronRe = regexp.MustCompile(`^[0-9*/,-]+( [0-9*/,-]+){4}$`)
 	// vpcRangeRe is an RFC 1918 range from /16 to /24, as DigitalOcean VPCs take.

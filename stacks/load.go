@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -90,6 +91,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	cfg.Secrets = r.secrets()
 	cfg.Backup = r.backup(&cfg.Secrets)
 	cfg.Moved, cfg.Legacy = r.moved(&cfg.Secrets)
+	cfg.DNSRecords = r.dnsRecords()
 	if onDO {
 		r.checkConnectionBudget(cfg)
 	}
@@ -234,6 +236,8 @@ func describe(v any) string {
 		return "a list of stations ({name, streamHost, djHost, djPort})"
 	case *map[string]bool:
 		return "a map of part names to true or false"
+	case *[]DNSRecord:
+		return "a list of DNS records ({name, type, value, ttl, priority, weight, port, flags, tag}; movein import-zone prints it)"
 	default:
 		return "YAML"
 	}
@@ -440,6 +444,72 @@ func (r *reader) moved(secrets *Secrets) (map[string]bool, map[string]string) {
 		r.fail("legacyLiqSecret", "(secret, not shown)", "only while moved.radio is true and moved.api is false; remove it with `pulumi config rm legacyLiqSecret`")
 	}
 	return moved, legacy
+}
+
+// dnsRecords reads the imported records and checks each against what
+// DigitalOcean DNS accepts for its type.
+func (r *reader) dnsRecords() []DNSRecord {
+	var records []DNSRecord
+	if !r.object("dnsRecords", &records) {
+		return nil
+	}
+	names := map[string][]string{}
+	for i := range records {
+		rec := &records[i]
+		key := fmt.Sprintf("dnsRecords[%d]", i)
+		given := fmt.Sprintf("%s %s %s", rec.Name, rec.Type, rec.Value)
+		if rec.TTL == 0 {
+			rec.TTL = 3600
+		}
+		var problem string
+		switch {
+		case !recordNameRe.MatchString(rec.Name):
+			problem = `a name relative to the zone: "@" or labels of lowercase letters, digits, dashes and underscores`
+		case rec.TTL < 30 || rec.TTL > 86400:
+			problem = "a ttl from 30 to 86400 seconds"
+		case rec.Value == "":
+			problem = "a value"
+		}
+		if problem == "" {
+			switch rec.Type {
+			case "A":
+				if ip := net.ParseIP(rec.Value); ip == nil || ip.To4() == nil {
+					problem = "an IPv4 address for an A record"
+				}
+			case "AAAA":
+				if ip := net.ParseIP(rec.Value); ip == nil || ip.To4() != nil {
+					problem = "an IPv6 address for an AAAA record"
+				}
+			case "CNAME", "NS":
+				if !hostnameRe.MatchString(rec.Value) {
+					problem = "a host name ending with a dot for a " + rec.Type + " record"
+				} else if rec.Name == "@" {
+					problem = "no " + rec.Type + " at the apex: DigitalOcean serves the apex's NS, and a CNAME cannot sit beside them"
+				}
+			case "MX", "SRV":
+				if !hostnameRe.MatchString(rec.Value) || rec.Priority == nil || (rec.Type == "SRV" && (rec.Weight == nil || rec.Port == nil)) {
+					problem = "a host name ending with a dot and a priority (SRV: and weight and port)"
+				}
+			case "CAA":
+				if rec.Flags == nil || (rec.Tag != "issue" && rec.Tag != "issuewild" && rec.Tag != "iodef") {
+					problem = "flags and a tag issue, issuewild or iodef for a CAA record"
+				}
+			case "TXT":
+			default:
+				problem = "a type DigitalOcean DNS serves: A, AAAA, CNAME, MX, TXT, SRV, CAA or NS"
+			}
+		}
+		if problem != "" {
+			r.fail(key, given, problem)
+		}
+		names[rec.Name] = append(names[rec.Name], rec.Type)
+	}
+	for _, name := range sortedKeys(names) {
+		if types := names[name]; slices.Contains(types, "CNAME") && len(types) > 1 {
+			r.fail("dnsRecords", name+" "+strings.Join(types, ", "), "a CNAME alone at its name (RFC 1034 3.6.2)")
+		}
+	}
+	return records
 }
 
 // backup reads the nightly backups' keys; an offsite bucket needs its two

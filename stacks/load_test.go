@@ -123,6 +123,11 @@ func TestLoadRejectsBadConfiguration(t *testing.T) {
 		{"radio without today's liq secret", map[string]string{"datafruits:moved": `{"api":false,"video":false}`, "datafruits:legacy": `{"api":"https://datafruits.streampusher.com"}`}, nil, "datafruits:legacyLiqSecret", `""`, "required while moved.radio is true and moved.api is false"},
 		{"two stations on today's API", map[string]string{"datafruits:moved": `{"api":false,"video":false}`, "datafruits:legacy": `{"api":"https://datafruits.streampusher.com"}`, "datafruits:legacyLiqSecret": "liq",
 			"datafruits:stations": `[{"name":"datafruits"},{"name":"two"}]`}, []string{"datafruits:legacyLiqSecret"}, "datafruits:moved.api", "false", "names one station"},
+		{"record of a type DigitalOcean does not serve", map[string]string{"datafruits:dnsRecords": `[{"name":"1.2","type":"PTR","value":"x.example."}]`}, nil, "datafruits:dnsRecords[0]", "1.2 PTR x.example.", "A, AAAA, CNAME, MX, TXT, SRV, CAA or NS"},
+		{"MX without a priority", map[string]string{"datafruits:dnsRecords": `[{"name":"@","type":"MX","value":"mx1.forwardemail.net."}]`}, nil, "datafruits:dnsRecords[0]", "@ MX mx1.forwardemail.net.", "a priority"},
+		{"CNAME target without its dot", map[string]string{"datafruits:dnsRecords": `[{"name":"www","type":"CNAME","value":"datafruits.herokudns.com"}]`}, nil, "datafruits:dnsRecords[0]", "www CNAME datafruits.herokudns.com", "ending with a dot"},
+		{"A record of an IPv6 address", map[string]string{"datafruits:dnsRecords": `[{"name":"old","type":"A","value":"2001:db8::1"}]`}, nil, "datafruits:dnsRecords[0]", "old A 2001:db8::1", "IPv4"},
+		{"CNAME beside another record", map[string]string{"datafruits:dnsRecords": `[{"name":"www","type":"CNAME","value":"a.example."},{"name":"www","type":"TXT","value":"x"}]`}, nil, "datafruits:dnsRecords", "www CNAME, TXT", "a CNAME alone"},
 		{"offsite secret in plain text", map[string]string{"datafruits:backupOffsite": "https://s3.example.com/offsite", "datafruits:backupOffsiteKeyId": "id", "datafruits:backupOffsiteSecret": "s3cr3t-value"},
 			[]string{"datafruits:backupOffsiteKeyId"}, "datafruits:backupOffsiteSecret", "plain text, not shown", "--secret backupOffsiteSecret"},
 	}
