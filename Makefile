@@ -35,8 +35,8 @@ cost: ## Print the monthly cost estimate of staging and prod beside the RFC base
 rollback: ## Revert a merged commit (COMMIT=sha) and apply the previous state to STACK (default staging).
 	@scripts/rollback.sh "$(COMMIT)" "$(or $(STACK),staging)"
 
-migrate: ## Copy today's data into the stack: make migrate ARGS='migrate-db --from URL --to URL' or ARGS='copy-bucket ...' (apps/movein/README.md)
-	@case "$(word 1,$(ARGS))" in migrate-db|copy-bucket) ;; *) echo "make migrate: ARGS must start with migrate-db or copy-bucket (apps/movein/README.md)" >&2; exit 2 ;; esac
+migrate: ## Copy today's data into the stack: make migrate ARGS='migrate-db --from URL --to URL' (or copy-bucket, import-zone; apps/movein/README.md)
+	@case "$(word 1,$(ARGS))" in migrate-db|copy-bucket|import-zone) ;; *) echo "make migrate: ARGS must start with migrate-db, copy-bucket or import-zone (apps/movein/README.md)" >&2; exit 2 ;; esac
 	@scripts/movein.sh $(ARGS)
 
 restore: ## Restore a backup and verify it: make restore ARGS='--from URL --database api --to-db URL' (apps/movein/README.md)
