@@ -348,7 +348,7 @@ func (c *command) backup(ctx context.Context, args []string) error {
 	if *keepCount < 1 {
 		return fmt.Errorf("--keep-count: got %d; allowed: 1 or more (a backup must survive its own run)", *keepCount)
 	}
-	opts := backup.Options{Tools: nil, KeepCount: *keepCount, KeepAge: *keepAge, Now: time.Now(), Log: c.out, Red: c.red}
+	opts := backup.Options{KeepCount: *keepCount, KeepAge: *keepAge, Now: time.Now(), Log: c.out, Red: c.red}
 	var err error
 	if opts.To, err = c.location(*to, "--to", "MOVEIN_TO"); err != nil {
 		return err
