@@ -2,7 +2,7 @@
 SHELL := /usr/bin/env bash
 export GONOSUMDB ?= github.com/pulumi/pulumi-kubernetes/sdk/v4
 
-.PHONY: help up down test test-unit integration bench diagram cost rollback controlplane-up controlplane-down
+.PHONY: help up down test test-unit integration bench diagram cost rollback migrate restore controlplane-up controlplane-down
 
 help: ## List the targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 20
@@ -34,6 +34,13 @@ cost: ## Print the monthly cost estimate of staging and prod beside the RFC base
 
 rollback: ## Revert a merged commit (COMMIT=sha) and apply the previous state to STACK (default staging).
 	@scripts/rollback.sh "$(COMMIT)" "$(or $(STACK),staging)"
+
+migrate: ## Copy today's data into the stack: make migrate ARGS='migrate-db --from URL --to URL' (or copy-bucket, import-zone; apps/movein/README.md)
+	@case "$(word 1,$(ARGS))" in migrate-db|copy-bucket|import-zone) ;; *) echo "make migrate: ARGS must start with migrate-db, copy-bucket or import-zone (apps/movein/README.md)" >&2; exit 2 ;; esac
+	@scripts/movein.sh $(ARGS)
+
+restore: ## Restore a backup and verify it: make restore ARGS='--from URL --database api --to-db URL' (apps/movein/README.md)
+	@scripts/movein.sh restore $(ARGS)
 
 controlplane-up: ## Start the embedded Kubernetes control plane (builds it once).
 	@scripts/controlplane/start.sh

@@ -69,6 +69,20 @@ func edge(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform, s
 			return nil, err
 		}
 	}
+	// Records the program does not derive (mail, SPF, DKIM, the hosts of parts not
+	// moved), imported from today's zone with movein import-zone.
+	if f.Zone != nil && len(cfg.DNSRecords) > 0 {
+		records := make([]dns.Record, 0, len(cfg.DNSRecords))
+		for _, r := range cfg.DNSRecords {
+			records = append(records, dns.Record{Name: r.Name, Type: r.Type, Value: r.Value, TTL: r.TTL,
+				Priority: r.Priority, Weight: r.Weight, Port: r.Port, Flags: r.Flags, Tag: r.Tag})
+		}
+		if _, err := dns.NewImported(ctx, "imported-records", &dns.ImportedArgs{
+			Domain: f.Zone.Domain, Records: records, Served: hostLabels(endpoints, cfg.Domain),
+		}); err != nil {
+			return nil, err
+		}
+	}
 	return e, nil
 }
 

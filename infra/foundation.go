@@ -65,8 +65,9 @@ type ObjectStorage struct {
 	Insecure               bool
 	// Static, Media, Logs and Backups are bucket names.
 	Static, Media, Logs, Backups pulumi.StringOutput
-	// AppsKeyID/AppsSecret may write static and media; LogsKeyID/LogsSecret the logs bucket.
-	AppsKeyID, AppsSecret, LogsKeyID, LogsSecret pulumi.StringOutput
+	// AppsKeyID/AppsSecret may write static and media; LogsKeyID/LogsSecret the logs bucket;
+	// BackupsKeyID/BackupsSecret may write the backups bucket and read media.
+	AppsKeyID, AppsSecret, LogsKeyID, LogsSecret, BackupsKeyID, BackupsSecret pulumi.StringOutput
 	// StaticURL and MediaURL are the public base URLs.
 	StaticURL, MediaURL pulumi.StringOutput
 	// CDNEndpoints are DigitalOcean's CDN host names, by bucket role (DigitalOcean only).
@@ -160,6 +161,7 @@ func digitalOceanFoundation(ctx *pulumi.Context, cfg *stacks.Config) (*Foundatio
 			Static: sp.StaticBucket, Media: sp.MediaBucket, Logs: sp.LogsBucket, Backups: sp.BackupsBucket,
 			AppsKeyID: sp.AppsKey.AccessKeyID, AppsSecret: sp.AppsKey.SecretAccessKey,
 			LogsKeyID: sp.LogsKey.AccessKeyID, LogsSecret: sp.LogsKey.SecretAccessKey,
+			BackupsKeyID: sp.BackupsKey.AccessKeyID, BackupsSecret: sp.BackupsKey.SecretAccessKey,
 			StaticURL: sp.StaticURL, MediaURL: sp.MediaURL,
 			CDNEndpoints: pulumi.StringMap{"static": sp.StaticCDNEndpoint, "media": sp.MediaCDNEndpoint},
 		},
@@ -226,6 +228,7 @@ func inClusterFoundation(ctx *pulumi.Context, cfg *stacks.Config) (*Foundation, 
 			Static: str(bucket("static")), Media: str(bucket("media")), Logs: str(bucket("logs")), Backups: str(bucket("backups")),
 			AppsKeyID: data.S3AccessKeyID, AppsSecret: data.S3SecretAccessKey,
 			LogsKeyID: data.S3AccessKeyID, LogsSecret: data.S3SecretAccessKey,
+			BackupsKeyID: data.S3AccessKeyID, BackupsSecret: data.S3SecretAccessKey,
 			StaticURL: publicBase("static"), MediaURL: publicBase("media"),
 		},
 		Egress: map[string][]netpol.Peer{

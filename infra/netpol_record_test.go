@@ -22,7 +22,7 @@ type policyRecord struct {
 	// NetworkPolicies and CiliumNetworkPolicies are the objects as they would be applied.
 	NetworkPolicies       []map[string]any `json:"networkPolicies"`
 	CiliumNetworkPolicies []map[string]any `json:"ciliumNetworkPolicies"`
-	// Workloads are the program's Deployments, StatefulSets and DaemonSets, with their pods' labels.
+	// Workloads are the program's Deployments, StatefulSets, DaemonSets and CronJobs, with their pods' labels.
 	Workloads []recordedWorkload `json:"workloads"`
 }
 
@@ -75,9 +75,15 @@ func TestRecordNetworkPolicies(t *testing.T) {
 				rec.NetworkPolicies = append(rec.NetworkPolicies, o.Body)
 			case "CiliumNetworkPolicy":
 				rec.CiliumNetworkPolicies = append(rec.CiliumNetworkPolicies, o.Body)
-			case "Deployment", "StatefulSet", "DaemonSet":
+			case "Deployment", "StatefulSet", "DaemonSet", "CronJob":
 				labels := map[string]string{}
-				if tmpl, ok := o.Body["spec"].(map[string]any)["template"].(map[string]any); ok {
+				spec, _ := o.Body["spec"].(map[string]any)
+				if o.Kind == "CronJob" {
+					// A CronJob's pods come from its Job template.
+					jobTemplate, _ := spec["jobTemplate"].(map[string]any)
+					spec, _ = jobTemplate["spec"].(map[string]any)
+				}
+				if tmpl, ok := spec["template"].(map[string]any); ok {
 					if meta, ok := tmpl["metadata"].(map[string]any); ok {
 						if l, ok := meta["labels"].(map[string]any); ok {
 							for k, v := range l {

@@ -55,6 +55,19 @@ type Config struct {
 	// Stations are the radio stations; each gets its own radio component.
 	Stations []Station
 
+	// Moved says which parts of the station this stack runs (Parts); a part not moved
+	// keeps running where it runs today, at its Legacy address.
+	Moved map[string]bool
+	// Legacy are today's addresses of the parts not moved yet, by part; the moved parts call
+	// them instead of their own (the site and Liquidsoap call the API at Legacy["api"]).
+	Legacy map[string]string
+
+	// DNSRecords are records of the zone the program does not derive itself (mail, SPF, DKIM,
+	// the hosts of parts not moved), imported from today's zone (movein import-zone).
+	DNSRecords []DNSRecord
+
+	// Backup tunes the nightly backups.
+	Backup BackupConfig
 	// Secrets are the values set with `pulumi config set --secret`.
 	Secrets Secrets
 }
@@ -132,6 +145,43 @@ type PlatformConfig struct {
 	LoadBalancer bool
 }
 
+// DNSRecord is one record of datafruits:dnsRecords, as movein import-zone prints it.
+type DNSRecord struct {
+	// Name is relative to the zone, "@" for the apex.
+	Name string `json:"name"`
+	// Type is A, AAAA, CNAME, MX, TXT, SRV, CAA or NS.
+	Type string `json:"type"`
+	// Value is the address, host name (ending with a dot) or text.
+	Value string `json:"value"`
+	// TTL is in seconds (0: 3600).
+	TTL int `json:"ttl,omitempty"`
+	// Priority (MX, SRV), Weight and Port (SRV), Flags and Tag (CAA).
+	Priority *int   `json:"priority,omitempty"`
+	Weight   *int   `json:"weight,omitempty"`
+	Port     *int   `json:"port,omitempty"`
+	Flags    *int   `json:"flags,omitempty"`
+	Tag      string `json:"tag,omitempty"`
+}
+
+// BackupConfig tunes the nightly backups (components/backup).
+type BackupConfig struct {
+	// Schedule is when the backups run, five-field cron, UTC.
+	Schedule string
+	// KeepCount is how many runs of each backup are always kept.
+	KeepCount int
+	// KeepDays keeps every run younger than this many days as well.
+	KeepDays int
+	// Offsite is a second bucket at another provider, https://endpoint/bucket; empty for none.
+	// Its keys are the secrets backupOffsiteKeyId and backupOffsiteSecret.
+	Offsite OffsiteBucket
+}
+
+// OffsiteBucket is an S3-compatible bucket outside DigitalOcean.
+type OffsiteBucket struct {
+	// Endpoint is its S3 endpoint URL and Bucket its name; both empty when none is configured.
+	Endpoint, Bucket string
+}
+
 // Scaling is an autoscaler's bounds for one workload.
 type Scaling struct {
 	Min int `json:"min"`
@@ -160,4 +210,9 @@ type Secrets struct {
 	APIEnv pulumi.StringMapOutput
 	// APIEnvNames are the env var names in APIEnv (not secret), sorted.
 	APIEnvNames []string
+	// LegacyLiqSecret is the liq-secret today's API expects from Liquidsoap: the stack's radios
+	// send it while the API is not moved (Moved["api"] false).
+	LegacyLiqSecret pulumi.StringOutput
+	// BackupOffsiteKeyID and BackupOffsiteSecret open the offsite backups bucket; set with Backup.Offsite.
+	BackupOffsiteKeyID, BackupOffsiteSecret pulumi.StringOutput
 }

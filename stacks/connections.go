@@ -59,6 +59,10 @@ const (
 	// connection to the API's database, where it registers sets
 	// (apps/archiver/cmd/archiver: apidb.Open).
 	ArchiverConnections = 3 + 1
+	// BackupConnections: the nightly backup dumps one database at a time, with
+	// pg_dump's connection and the one holding the snapshot pg_dump shares
+	// (apps/movein/internal/backup).
+	BackupConnections = 2
 )
 
 // rolloutPods is a Deployment's pod count at most: its autoscaler's maximum
@@ -101,6 +105,7 @@ func ConnectionBudget(cfg *Config) []ConnectionUse {
 			Figure: fmt.Sprintf("1 pod (Recreate) × %d (postgres_exporter)", ExporterConnections)},
 		{Client: "archivers", Keys: "stations", Connections: len(cfg.Stations) * ArchiverConnections,
 			Figure: fmt.Sprintf("%d stations × %d", len(cfg.Stations), ArchiverConnections)},
+		{Client: "nightly backup", Connections: BackupConnections, Figure: "2 (pg_dump + its shared snapshot)"},
 	}
 	return uses
 }

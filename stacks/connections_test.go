@@ -16,10 +16,10 @@ func TestConnectionBudgetRefusesTooSmallADatabase(t *testing.T) {
 	set["datafruits:databaseSize"] = "db-s-1vcpu-1gb"
 	_, err := load(t, set)
 	if err == nil {
-		t.Fatal("db-s-1vcpu-1gb (22 usable connections) with the default pools and scaling (43 at worst) was accepted")
+		t.Fatal("db-s-1vcpu-1gb (22 usable connections) with the default pools and scaling (45 at worst) was accepted")
 	}
 	for _, want := range []string{
-		`datafruits:databaseSize: got "db-s-1vcpu-1gb"`, "22 usable (25 − 3 reserved)", "can open 43",
+		`datafruits:databaseSize: got "db-s-1vcpu-1gb"`, "22 usable (25 − 3 reserved)", "can open 45", "nightly backup 2",
 		"apiPoolSize", "scaling.chat.max", "scaling.analytics.max", "stations",
 		"chat 16 = 8 pods (max 6 + rollout surge 2) × 2", "api and workers (PgBouncer pool) 10",
 	} {
@@ -35,14 +35,14 @@ func TestConnectionBudgetCountsEveryStation(t *testing.T) {
 	set["datafruits:stations"] = `[{"name":"datafruits"},{"name":"two"},{"name":"three"}]`
 	_, err := load(t, set)
 	if err == nil || !strings.Contains(err.Error(), "archivers 12 = 3 stations × 4") {
-		t.Errorf("three stations on db-s-1vcpu-2gb (51 at worst, 47 usable) must be refused naming the archivers, got %v", err)
+		t.Errorf("three stations on db-s-1vcpu-2gb (53 at worst, 47 usable) must be refused naming the archivers, got %v", err)
 	}
 }
 
 func TestConnectionBudgetAcceptsWhatFits(t *testing.T) {
 	set := validConfig()
 	set["datafruits:databaseSize"] = "db-s-1vcpu-1gb"
-	set["datafruits:apiPoolSize"] = "3"
+	set["datafruits:apiPoolSize"] = "1"
 	set["datafruits:scaling"] = `{"chat":{"min":1,"max":1},"analytics":{"min":1,"max":1}}`
 	cfg, err := load(t, set)
 	if err != nil {

@@ -17,16 +17,18 @@ var Workloads = []string{
 	"site", "admin", "api", "chat", "analytics", "video",
 	"icecast", "liquidsoap", "archiver", "onair", "statuspage",
 	"postgres", "valkey", "minio", "minioClient", "postgresExporter",
+	// movein is the nightly backup CronJobs' image (apps/movein).
+	"movein",
 }
 
 // StationImages are the station's own images: this repository builds each one
 // (images/<name>/ or apps/<name>/, .github/workflows/images.yml) as
 // <registry>/<owner>/datafruits-<name>, and its Dockerfile is held against the
 // pods that run it (tools/imagecheck).
-var StationImages = []string{"site", "admin", "api", "chat", "video", "icecast", "liquidsoap", "archiver", "onair"}
+var StationImages = []string{"site", "admin", "api", "chat", "video", "icecast", "liquidsoap", "archiver", "onair", "movein"}
 
 // DefaultImages are the pinned third-party images; the station's own images
-// (site, admin, api, chat, video, icecast, liquidsoap, archiver, onair) have no
+// (site, admin, api, chat, video, icecast, liquidsoap, archiver, onair, movein) have no
 // default and must be set in each stack file.
 var DefaultImages = map[string]string{
 	"analytics":  "arp242/goatcounter:2.6.0",
@@ -52,6 +54,11 @@ var DefaultScaling = map[string]Scaling{
 	"relay":     {Min: 1, Max: 4},
 }
 
+// Parts are the pieces of the station the RFC's roadmap moves one at a time
+// (datafruits:moved). The analytics, the status page and the platform are new,
+// not moved: they are always on.
+var Parts = []string{"site", "admin", "api", "chat", "radio", "video"}
+
 // IngressPorts are the ports Traefik's own entrypoints listen on in its pod (web, websecure,
 // its ping/dashboard and metrics entrypoints of the chart): a DJ entrypoint must not take one.
 var IngressPorts = []int{8000, 8080, 8443, 9100}
@@ -63,7 +70,7 @@ const RTMPPort = 1935
 var ReservedHosts = []string{"www", "api", "chat", "admin", "stats", "video", "status", "grafana", "static", "media"}
 
 // SecretKeys are the keys that must be set with `pulumi config set --secret`.
-var SecretKeys = []string{"discordWebhookUrl", "apiEnv"}
+var SecretKeys = []string{"discordWebhookUrl", "apiEnv", "backupOffsiteKeyId", "backupOffsiteSecret", "legacyLiqSecret"}
 
 // KnownKeys lists every key of the datafruits namespace the program reads.
 func KnownKeys() []string {
@@ -75,6 +82,8 @@ func KnownKeys() []string {
 		"valkeySize", "valkeyVersion", "bucketPrefix", "logRetentionDays",
 		"helmCharts", "chartMirror", "acmeEmail", "acmeServer", "storageClass", "ingressReplicas", "ingressAutoscale",
 		"metricsRetention", "loadBalancer", "images", "scaling", "stations",
+		"backupSchedule", "backupKeepCount", "backupKeepDays", "backupOffsite",
+		"moved", "legacy", "dnsRecords",
 	}
 	keys = append(keys, SecretKeys...)
 	slices.Sort(keys)
@@ -95,6 +104,13 @@ var (
 	builtHereRe = regexp.MustCompile(`^ghcr\.io/[a-z0-9][a-z0-9-]*/datafruits-([a-z]+):[A-Za-z0-9._-]{1,128}(@sha256:[a-f0-9]{64})?$`)
 	imageRe     = regexp.MustCompile(`^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*(:[A-Za-z0-9._-]{1,128}(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$`)
 	envNameRe   = regexp.MustCompile(`^[A-Z_][A-Z0-9_]*$`)
+	// recordNameRe is a record name relative to the zone: "@" or labels of letters, digits,
+	// dashes and underscores (_dmarc, google._domainkey, _xmpp-server._tcp).
+	recordNameRe = regexp.MustCompile(`^(@|[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?(\.[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?)*)$`)
+	// hostnameRe is a fully qualified host name with its final dot, as record targets need.
+	hostnameRe = regexp.MustCompile(`^([a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9])?\.)+$`)
+	// cronRe is a five-field cron schedule of numbers, *, ranges, lists and steps (no names, no @daily).
+	cronRe = regexp.MustCompile(`^[0-9*/,-]+( [0-9*/,-]+){4}$`)
 	// vpcRangeRe is an RFC 1918 range from /16 to /24, as DigitalOcean VPCs take.
 	vpcRangeRe = regexp.MustCompile(`^(10\.[0-9]{1,3}|172\.(1[6-9]|2[0-9]|3[01])|192\.168)\.[0-9]{1,3}\.0/(1[6-9]|2[0-4])$`)
 )

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -88,6 +89,9 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	cfg.Scaling = r.scaling()
 	cfg.Stations = r.stations()
 	cfg.Secrets = r.secrets()
+	cfg.Backup = r.backup(&cfg.Secrets)
+	cfg.Moved, cfg.Legacy = r.moved(&cfg.Secrets)
+	cfg.DNSRecords = r.dnsRecords()
 	if onDO {
 		r.checkConnectionBudget(cfg)
 	}
@@ -102,6 +106,8 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 type reader struct {
 	ctx  *pulumi.Context
 	errs []error
+	// stationNames are the stations read so far.
+	stationNames []string
 }
 
 func full(key string) string { return Namespace + ":" + key }
@@ -228,6 +234,10 @@ func describe(v any) string {
 		return "a map of workload names to {min, max}"
 	case *[]Station:
 		return "a list of stations ({name, streamHost, djHost, djPort})"
+	case *map[string]bool:
+		return "a map of part names to true or false"
+	case *[]DNSRecord:
+		return "a list of DNS records ({name, type, value, ttl, priority, weight, port, flags, tag}; movein import-zone prints it)"
 	default:
 		return "YAML"
 	}
@@ -322,6 +332,7 @@ func (r *reader) stations() []Station {
 			r.fail(key+".name", s.Name, "a name no other station uses")
 		}
 		seenName[s.Name] = true
+		r.stationNames = append(r.stationNames, s.Name)
 		if i == 0 {
 			s.StreamHost = cmpOr(s.StreamHost, "stream")
 			s.DJHost = cmpOr(s.DJHost, "dj")
@@ -382,6 +393,177 @@ func (r *reader) secrets() Secrets {
 	}
 	s.APIEnv = pulumi.ToSecret(m).(pulumi.StringMapOutput)
 	return s
+}
+
+// moved reads which parts this stack runs and today's addresses of the others.
+// A part not moved that a moved part calls needs its legacy address; a legacy
+// address of a moved part would be dead configuration and is refused.
+func (r *reader) moved(secrets *Secrets) (map[string]bool, map[string]string) {
+	moved := map[string]bool{}
+	for _, p := range Parts {
+		moved[p] = true
+	}
+	var given map[string]bool
+	if r.object("moved", &given) {
+		for k, v := range given {
+			if !slices.Contains(Parts, k) {
+				r.fail("moved."+k, strconv.FormatBool(v), "one of the parts "+strings.Join(Parts, ", "))
+				continue
+			}
+			moved[k] = v
+		}
+	}
+	legacy := map[string]string{}
+	if r.object("legacy", &legacy) {
+		for _, k := range sortedKeys(legacy) {
+			v := legacy[k]
+			u, err := url.Parse(v)
+			switch {
+			case !slices.Contains(Parts, k):
+				r.fail("legacy."+k, v, "today's address of one of the parts "+strings.Join(Parts, ", "))
+			case moved[k]:
+				r.fail("legacy."+k, v, fmt.Sprintf("only for a part not moved: moved.%s is true, so nothing calls %s", k, v))
+			case err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil:
+				r.fail("legacy."+k, v, "an https:// URL without credentials, e.g. https://api.datafruits.fm")
+			}
+		}
+	}
+	// Who calls whom: the site and each radio's Liquidsoap call the API; the
+	// video server pushes to the first radio's Liquidsoap and checks stream keys
+	// with the API over plain HTTP (nginx-rtmp's on_publish speaks no TLS), so
+	// only an API inside the cluster will do.
+	needsLegacyAPI := []string{}
+	for _, caller := range []string{"site", "radio"} {
+		if moved[caller] && !moved["api"] {
+			needsLegacyAPI = append(needsLegacyAPI, caller)
+		}
+	}
+	if len(needsLegacyAPI) > 0 && legacy["api"] == "" {
+		r.fail("legacy.api", "", fmt.Sprintf("required while moved.api is false, because moved parts call the API (%s): today's address, e.g. https://datafruits.streampusher.com", strings.Join(needsLegacyAPI, ", ")))
+	}
+	if moved["radio"] && !moved["api"] && len(r.stationNames) > 1 {
+		r.fail("moved.api", "false", fmt.Sprintf("true while the stack has %d stations: today's API picks the radio by the host Liquidsoap calls (legacy.api), which names one station", len(r.stationNames)))
+	}
+	if moved["video"] && !moved["radio"] {
+		r.fail("moved.video", "true", "false while moved.radio is false: the video server pushes the VJ's audio into this stack's Liquidsoap")
+	}
+	if moved["video"] && !moved["api"] {
+		r.fail("moved.video", "true", "false while moved.api is false: nginx-rtmp checks stream keys over plain HTTP, which reaches only the API inside the cluster")
+	}
+	liq, hasLiq := r.secret("legacyLiqSecret")
+	secrets.LegacyLiqSecret = pulumi.ToSecret(pulumi.String(liq)).(pulumi.StringOutput)
+	switch needs := moved["radio"] && !moved["api"]; {
+	case needs && !hasLiq:
+		r.fail("legacyLiqSecret", "", "required while moved.radio is true and moved.api is false: the liq-secret today's API expects (`pulumi config set --secret legacyLiqSecret ...`)")
+	case !needs && hasLiq:
+		r.fail("legacyLiqSecret", "(secret, not shown)", "only while moved.radio is true and moved.api is false; remove it with `pulumi config rm legacyLiqSecret`")
+	}
+	return moved, legacy
+}
+
+// dnsRecords reads the imported records and checks each against what
+// DigitalOcean DNS accepts for its type.
+func (r *reader) dnsRecords() []DNSRecord {
+	var records []DNSRecord
+	if !r.object("dnsRecords", &records) {
+		return nil
+	}
+	names := map[string][]string{}
+	for i := range records {
+		rec := &records[i]
+		key := fmt.Sprintf("dnsRecords[%d]", i)
+		given := fmt.Sprintf("%s %s %s", rec.Name, rec.Type, rec.Value)
+		if rec.TTL == 0 {
+			rec.TTL = 3600
+		}
+		var problem string
+		switch {
+		case !recordNameRe.MatchString(rec.Name):
+			problem = `a name relative to the zone: "@" or labels of lowercase letters, digits, dashes and underscores`
+		case rec.TTL < 30 || rec.TTL > 86400:
+			problem = "a ttl from 30 to 86400 seconds"
+		case rec.Value == "":
+			problem = "a value"
+		}
+		if problem == "" {
+			switch rec.Type {
+			case "A":
+				if ip := net.ParseIP(rec.Value); ip == nil || ip.To4() == nil {
+					problem = "an IPv4 address for an A record"
+				}
+			case "AAAA":
+				if ip := net.ParseIP(rec.Value); ip == nil || ip.To4() != nil {
+					problem = "an IPv6 address for an AAAA record"
+				}
+			case "CNAME", "NS":
+				if !hostnameRe.MatchString(rec.Value) {
+					problem = "a host name ending with a dot for a " + rec.Type + " record"
+				} else if rec.Name == "@" {
+					problem = "no " + rec.Type + " at the apex: DigitalOcean serves the apex's NS, and a CNAME cannot sit beside them"
+				}
+			case "MX", "SRV":
+				if !hostnameRe.MatchString(rec.Value) || rec.Priority == nil || (rec.Type == "SRV" && (rec.Weight == nil || rec.Port == nil)) {
+					problem = "a host name ending with a dot and a priority (SRV: and weight and port)"
+				}
+			case "CAA":
+				if rec.Flags == nil || (rec.Tag != "issue" && rec.Tag != "issuewild" && rec.Tag != "iodef") {
+					problem = "flags and a tag issue, issuewild or iodef for a CAA record"
+				}
+			case "TXT":
+			default:
+				problem = "a type DigitalOcean DNS serves: A, AAAA, CNAME, MX, TXT, SRV, CAA or NS"
+			}
+		}
+		if problem != "" {
+			r.fail(key, given, problem)
+		}
+		names[rec.Name] = append(names[rec.Name], rec.Type)
+	}
+	for _, name := range sortedKeys(names) {
+		if types := names[name]; slices.Contains(types, "CNAME") && len(types) > 1 {
+			r.fail("dnsRecords", name+" "+strings.Join(types, ", "), "a CNAME alone at its name (RFC 1034 3.6.2)")
+		}
+	}
+	return records
+}
+
+// backup reads the nightly backups' keys; an offsite bucket needs its two
+// secret keys, and the keys need the bucket.
+func (r *reader) backup(secrets *Secrets) BackupConfig {
+	b := BackupConfig{
+		// 03:30 UTC: after the night's shows, before DOKS' maintenance window (04:00 by default).
+		Schedule:  r.match("backupSchedule", "30 3 * * *", cronRe, `a five-field cron schedule in UTC of numbers, "*", ranges, lists and steps, e.g. "30 3 * * *"`),
+		KeepCount: r.intRange("backupKeepCount", 7, 1, 365),
+		KeepDays:  r.intRange("backupKeepDays", 30, 1, 3650),
+	}
+	keyID, hasKeyID := r.secret("backupOffsiteKeyId")
+	secret, hasSecret := r.secret("backupOffsiteSecret")
+	secrets.BackupOffsiteKeyID = pulumi.ToSecret(pulumi.String(keyID)).(pulumi.StringOutput)
+	secrets.BackupOffsiteSecret = pulumi.ToSecret(pulumi.String(secret)).(pulumi.StringOutput)
+	raw, ok := r.raw("backupOffsite")
+	if !ok || raw == "" {
+		if hasKeyID || hasSecret {
+			r.fail("backupOffsite", "", "an https://endpoint/bucket URL: backupOffsiteKeyId and backupOffsiteSecret are set for it")
+		}
+		return b
+	}
+	u, err := url.Parse(raw)
+	bucket := ""
+	if err == nil {
+		bucket = strings.Trim(u.Path, "/")
+	}
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil || u.RawQuery != "" || bucket == "" || strings.Contains(bucket, "/") {
+		r.fail("backupOffsite", raw, "an https://endpoint/bucket URL of an S3-compatible bucket outside DigitalOcean, without keys (they are the secrets backupOffsiteKeyId and backupOffsiteSecret)")
+		return b
+	}
+	if strings.HasSuffix(u.Hostname(), ".digitaloceanspaces.com") {
+		r.fail("backupOffsite", raw, "a bucket outside DigitalOcean: a copy at the same provider does not survive losing the account")
+	}
+	if !hasKeyID || !hasSecret {
+		r.fail("backupOffsite", raw, "a bucket whose keys are set: `pulumi config set --secret backupOffsiteKeyId ...` and `... backupOffsiteSecret ...`")
+	}
+	b.Offsite = OffsiteBucket{Endpoint: u.Scheme + "://" + u.Host, Bucket: bucket}
+	return b
 }
 
 // secret reads a key that must be a secret and reports one given in plain text.

@@ -20,7 +20,8 @@ func validConfig() map[string]string {
 		"datafruits:images": `{"site":"ghcr.io/datafruits/datafruits-site:1.0.0","admin":"ghcr.io/datafruits/datafruits-admin:1.0.0",
 			"api":"ghcr.io/datafruits/datafruits-api:1.0.0","chat":"ghcr.io/datafruits/datafruits-chat:1.0.0","video":"ghcr.io/datafruits/datafruits-video:1.0.0",
 			"icecast":"ghcr.io/datafruits/datafruits-icecast:2.4.4","liquidsoap":"ghcr.io/datafruits/datafruits-liquidsoap:2.1.3",
-			"archiver":"ghcr.io/datafruits/datafruits-archiver:0.1.0","onair":"mcfiredrill/onair:0.1.0@sha256:` + strings.Repeat("ab", 32) + `"}`,
+			"archiver":"ghcr.io/datafruits/datafruits-archiver:0.1.0","onair":"mcfiredrill/onair:0.1.0@sha256:` + strings.Repeat("ab", 32) + `",
+			"movein":"ghcr.io/datafruits/datafruits-movein:0.1.0"}`,
 	}
 }
 
@@ -107,6 +108,31 @@ func TestLoadRejectsBadConfiguration(t *testing.T) {
 		{"apiEnv in plain text", map[string]string{"datafruits:apiEnv": `{"MAILGUN_API_KEY":"k"}`}, nil, "datafruits:apiEnv", "plain text, not shown", "--secret apiEnv"},
 		{"webhook not https", map[string]string{"datafruits:discordWebhookUrl": "http://example.com/hook"}, []string{"datafruits:discordWebhookUrl"}, "datafruits:discordWebhookUrl", "secret, not shown", "https://"},
 		{"protect not a bool", map[string]string{"datafruits:protect": "yes please"}, nil, "datafruits:protect", "yes please", "true or false"},
+		{"backup schedule not cron", map[string]string{"datafruits:backupSchedule": "@daily"}, nil, "datafruits:backupSchedule", "@daily", "five-field cron"},
+		{"backups kept: none", map[string]string{"datafruits:backupKeepCount": "0"}, nil, "datafruits:backupKeepCount", "0", "from 1 to 365"},
+		{"offsite over plain http", map[string]string{"datafruits:backupOffsite": "http://s3.example.com/offsite"}, nil, "datafruits:backupOffsite", "http://s3.example.com/offsite", "https://endpoint/bucket"},
+		{"offsite at DigitalOcean", map[string]string{"datafruits:backupOffsite": "https://fra1.digitaloceanspaces.com/offsite", "datafruits:backupOffsiteKeyId": "id", "datafruits:backupOffsiteSecret": "s3cr3t-value"},
+			[]string{"datafruits:backupOffsiteKeyId", "datafruits:backupOffsiteSecret"}, "datafruits:backupOffsite", "fra1.digitaloceanspaces.com", "outside DigitalOcean"},
+		{"offsite without keys", map[string]string{"datafruits:backupOffsite": "https://s3.example.com/offsite"}, nil, "datafruits:backupOffsite", "https://s3.example.com/offsite", "backupOffsiteSecret"},
+		{"offsite keys without a bucket", map[string]string{"datafruits:backupOffsiteKeyId": "id", "datafruits:backupOffsiteSecret": "s3cr3t-value"},
+			[]string{"datafruits:backupOffsiteKeyId", "datafruits:backupOffsiteSecret"}, "datafruits:backupOffsite", `""`, "https://endpoint/bucket"},
+		{"unknown part", map[string]string{"datafruits:moved": `{"radios":false}`}, nil, "datafruits:moved.radios", "false", "site, admin, api, chat, radio, video"},
+		{"site calls an API that is nowhere", map[string]string{"datafruits:moved": `{"api":false,"video":false,"radio":false}`}, nil, "datafruits:legacy.api", `""`, "required while moved.api is false, because moved parts call the API (site)"},
+		{"legacy address of a moved part", map[string]string{"datafruits:legacy": `{"chat":"https://hotdog-lounge.herokuapp.com"}`}, nil, "datafruits:legacy.chat", "https://hotdog-lounge.herokuapp.com", "only for a part not moved"},
+		{"legacy address over plain http", map[string]string{"datafruits:moved": `{"api":false,"video":false,"radio":false}`, "datafruits:legacy": `{"api":"http://api.datafruits.fm"}`}, nil, "datafruits:legacy.api", "http://api.datafruits.fm", "https:// URL"},
+		{"video without the radio", map[string]string{"datafruits:moved": `{"radio":false}`}, nil, "datafruits:moved.video", "true", "moved.radio is false"},
+		{"video without the API", map[string]string{"datafruits:moved": `{"api":false}`, "datafruits:legacy": `{"api":"https://datafruits.streampusher.com"}`, "datafruits:legacyLiqSecret": "liq"},
+			[]string{"datafruits:legacyLiqSecret"}, "datafruits:moved.video", "true", "plain HTTP"},
+		{"radio without today's liq secret", map[string]string{"datafruits:moved": `{"api":false,"video":false}`, "datafruits:legacy": `{"api":"https://datafruits.streampusher.com"}`}, nil, "datafruits:legacyLiqSecret", `""`, "required while moved.radio is true and moved.api is false"},
+		{"two stations on today's API", map[string]string{"datafruits:moved": `{"api":false,"video":false}`, "datafruits:legacy": `{"api":"https://datafruits.streampusher.com"}`, "datafruits:legacyLiqSecret": "liq",
+			"datafruits:stations": `[{"name":"datafruits"},{"name":"two"}]`}, []string{"datafruits:legacyLiqSecret"}, "datafruits:moved.api", "false", "names one station"},
+		{"record of a type DigitalOcean does not serve", map[string]string{"datafruits:dnsRecords": `[{"name":"1.2","type":"PTR","value":"x.example."}]`}, nil, "datafruits:dnsRecords[0]", "1.2 PTR x.example.", "A, AAAA, CNAME, MX, TXT, SRV, CAA or NS"},
+		{"MX without a priority", map[string]string{"datafruits:dnsRecords": `[{"name":"@","type":"MX","value":"mx1.forwardemail.net."}]`}, nil, "datafruits:dnsRecords[0]", "@ MX mx1.forwardemail.net.", "a priority"},
+		{"CNAME target without its dot", map[string]string{"datafruits:dnsRecords": `[{"name":"www","type":"CNAME","value":"datafruits.herokudns.com"}]`}, nil, "datafruits:dnsRecords[0]", "www CNAME datafruits.herokudns.com", "ending with a dot"},
+		{"A record of an IPv6 address", map[string]string{"datafruits:dnsRecords": `[{"name":"old","type":"A","value":"2001:db8::1"}]`}, nil, "datafruits:dnsRecords[0]", "old A 2001:db8::1", "IPv4"},
+		{"CNAME beside another record", map[string]string{"datafruits:dnsRecords": `[{"name":"www","type":"CNAME","value":"a.example."},{"name":"www","type":"TXT","value":"x"}]`}, nil, "datafruits:dnsRecords", "www CNAME, TXT", "a CNAME alone"},
+		{"offsite secret in plain text", map[string]string{"datafruits:backupOffsite": "https://s3.example.com/offsite", "datafruits:backupOffsiteKeyId": "id", "datafruits:backupOffsiteSecret": "s3cr3t-value"},
+			[]string{"datafruits:backupOffsiteKeyId"}, "datafruits:backupOffsiteSecret", "plain text, not shown", "--secret backupOffsiteSecret"},
 	}
 	if len(cases) < 15 {
 		t.Fatalf("the issue asks for at least 15 cases, have %d", len(cases))
@@ -140,10 +166,59 @@ func TestLoadRejectsBadConfiguration(t *testing.T) {
 			if !strings.Contains(line, tc.given) || !strings.Contains(line, tc.allowed) {
 				t.Errorf("error %q should show the value %q and what is allowed (%q)", line, tc.given, tc.allowed)
 			}
-			if strings.Contains(err.Error(), "discord.com/api/webhooks") || strings.Contains(err.Error(), `"k"`) {
+			if strings.Contains(err.Error(), "discord.com/api/webhooks") || strings.Contains(err.Error(), `"k"`) || strings.Contains(err.Error(), "s3cr3t-value") {
 				t.Errorf("error leaks a secret value: %s", err)
 			}
 		})
+	}
+}
+
+func TestOffsiteBackupsAreReadWithSecretKeys(t *testing.T) {
+	cfg := validConfig()
+	cfg["datafruits:backupOffsite"] = "https://s3.eu-central-003.backblazeb2.com/datafruits-offsite/"
+	cfg["datafruits:backupOffsiteKeyId"] = "key-id"
+	cfg["datafruits:backupOffsiteSecret"] = "s3cr3t-value"
+	got, err := load(t, cfg, "datafruits:backupOffsiteKeyId", "datafruits:backupOffsiteSecret")
+	if err != nil {
+		t.Fatalf("rejected: %v", err)
+	}
+	if got.Backup.Offsite != (stacks.OffsiteBucket{Endpoint: "https://s3.eu-central-003.backblazeb2.com", Bucket: "datafruits-offsite"}) {
+		t.Errorf("Offsite = %+v", got.Backup.Offsite)
+	}
+	if !pulumi.IsSecret(got.Secrets.BackupOffsiteSecret) || !pulumi.IsSecret(got.Secrets.BackupOffsiteKeyID) {
+		t.Error("the offsite keys are not secret outputs")
+	}
+	if got.Backup.Schedule != "30 3 * * *" || got.Backup.KeepCount != 7 || got.Backup.KeepDays != 30 {
+		t.Errorf("backup defaults = %+v", got.Backup)
+	}
+}
+
+// TestOnePartAtATime: the roadmap's first steps, each a valid stack: the site
+// and the radio move first and call today's API; everything moved needs no
+// legacy address.
+func TestOnePartAtATime(t *testing.T) {
+	cfg := validConfig()
+	cfg["datafruits:moved"] = `{"api":false,"admin":false,"video":false}`
+	cfg["datafruits:legacy"] = `{"api":"https://datafruits.streampusher.com"}`
+	cfg["datafruits:legacyLiqSecret"] = "todays-liq-secret"
+	got, err := load(t, cfg, "datafruits:legacyLiqSecret")
+	if err != nil {
+		t.Fatalf("rejected: %v", err)
+	}
+	if got.Moved["api"] || got.Moved["admin"] || !got.Moved["site"] || !got.Moved["radio"] || !got.Moved["chat"] {
+		t.Errorf("Moved = %v", got.Moved)
+	}
+	if got.Legacy["api"] != "https://datafruits.streampusher.com" || !pulumi.IsSecret(got.Secrets.LegacyLiqSecret) {
+		t.Errorf("Legacy = %v; the legacy liq secret must stay secret", got.Legacy)
+	}
+	all, err := load(t, validConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range stacks.Parts {
+		if !all.Moved[part] {
+			t.Errorf("by default every part is moved; %s is not", part)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/datafruits/infra/components/backup"
 	"github.com/datafruits/infra/components/chart"
 	"github.com/datafruits/infra/components/observability"
 	"github.com/datafruits/infra/internal/pulumitest"
@@ -94,6 +95,16 @@ func TestMonitoringValues(t *testing.T) {
 		if got := pulumitest.GetString(amc.Inputs, path); got != want {
 			t.Errorf("AlertmanagerConfig %s = %q, want %q", path, got, want)
 		}
+	}
+	// The backups' last success comes from kube-state-metrics (components/backup): it must run,
+	// and the recording rule must turn its CronJob series into what BackupTooOld reads.
+	if v := pulumitest.Get(kps, "values.kubeStateMetrics.enabled"); v.IsBool() && !v.BoolValue() {
+		t.Error("kube-state-metrics is disabled: nothing would export the backups' last success")
+	}
+	recorded := pulumitest.Array(kps, "values.additionalPrometheusRulesMap.datafruits.groups[1].rules")
+	if len(recorded) != 1 || pulumitest.GetString(recorded[0].ObjectValue(), "record") != observability.MetricBackupLastSuccess ||
+		!strings.Contains(pulumitest.GetString(recorded[0].ObjectValue(), "expr"), `kube_cronjob_status_last_successful_time{cronjob=~"`+backup.CronJobPrefix) {
+		t.Errorf("want one recording rule of %s from the backup CronJobs' kube_cronjob_status_last_successful_time, got %v", observability.MetricBackupLastSuccess, recorded)
 	}
 	rules := pulumitest.Array(kps, "values.additionalPrometheusRulesMap.datafruits.groups[0].rules")
 	if len(rules) != len(observability.Rules([2]int{12, 24})) {

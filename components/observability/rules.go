@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/datafruits/infra/components/backup"
 	"github.com/pulumi/pulumi/sdk/v3/go/pulumi"
 )
 
@@ -20,7 +21,8 @@ const (
 	// The radio component exports it (issue 15).
 	MetricDeadAir = "datafruits_dead_air"
 	// MetricBackupLastSuccess is the Unix time of a backup's last successful
-	// run, label backup; the nightly backups export it (issue 17).
+	// run, label backup (postgres, media): recorded from kube-state-metrics'
+	// series of the nightly backup CronJobs (see Recordings; issue 17).
 	MetricBackupLastSuccess = "datafruits_backup_last_success_timestamp_seconds"
 	// MetricArchiverFailures counts failed archiving attempts (apps/archiver).
 	MetricArchiverFailures = "archiver_failures_total"
@@ -214,6 +216,40 @@ func Rules(hours [2]int) []Rule {
 			Threshold: "any error sending to Alertmanager, or no Alertmanager discovered, for 10 min",
 		},
 	}
+}
+
+// Recording is a recording rule: Prometheus stores Expr's result as the series Record.
+type Recording struct {
+	Record, Expr string
+}
+
+// BackupCronJobs matches the nightly backups' CronJobs (components/backup names
+// them backup-<backup>).
+const BackupCronJobs = `cronjob=~"` + backup.CronJobPrefix + `.+"`
+
+// Recordings are the series the program derives from others'. The nightly
+// backups are CronJobs: a run lives for minutes and exports nothing itself;
+// kube-state-metrics (which kube-prometheus-stack runs) exports each
+// CronJob's status.lastSuccessfulTime, which the CronJob controller sets when
+// a Job succeeds, and movein succeeds only when every dump and copy was written
+// and verified. A CronJob that never succeeded counts from its creation, so
+// BackupTooOld also fires 26 h after a backup that never worked was deployed.
+func Recordings() []Recording {
+	return []Recording{{
+		Record: MetricBackupLastSuccess,
+		Expr: fmt.Sprintf(`max by (backup) (label_replace(kube_cronjob_status_last_successful_time{%s} or kube_cronjob_created{%s}, "backup", "$1", "cronjob", "%s(.+)"))`,
+			BackupCronJobs, BackupCronJobs, backup.CronJobPrefix),
+	}}
+}
+
+// RecordingRules is the recording rule group as Helm values for
+// kube-prometheus-stack's additionalPrometheusRulesMap.
+func RecordingRules() pulumi.Map {
+	var rules pulumi.Array
+	for _, r := range Recordings() {
+		rules = append(rules, pulumi.Map{"record": pulumi.String(r.Record), "expr": pulumi.String(r.Expr)})
+	}
+	return pulumi.Map{"name": pulumi.String("datafruits-recorded"), "rules": rules}
 }
 
 // AlertRules is the rule group as Helm values for kube-prometheus-stack's

@@ -66,7 +66,7 @@ func monitoringValues(args *Args, lokiURL string, hasDiscord bool) pulumi.Map {
 			}},
 			"sidecar": pulumi.Map{"dashboards": pulumi.Map{"enabled": pulumi.Bool(true), "label": pulumi.String("grafana_dashboard"), "searchNamespace": pulumi.String("ALL")}},
 		},
-		"additionalPrometheusRulesMap": pulumi.Map{"datafruits": pulumi.Map{"groups": pulumi.Array{AlertRules(args.AlertHoursUTC)}}},
+		"additionalPrometheusRulesMap": pulumi.Map{"datafruits": pulumi.Map{"groups": pulumi.Array{AlertRules(args.AlertHoursUTC), RecordingRules()}}},
 	}
 }
 

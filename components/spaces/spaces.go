@@ -66,7 +66,7 @@ type Spaces struct {
 	AppsKey Key
 	// LogsKey reads and writes the logs bucket (Loki).
 	LogsKey Key
-	// BackupsKey reads and writes the backups bucket.
+	// BackupsKey reads and writes the backups bucket and reads the media bucket (the nightly backup).
 	BackupsKey Key
 }
 
@@ -160,10 +160,13 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		return nil, err
 	}
 
-	key := func(role string, grants ...*digitalocean.SpacesBucket) (Key, error) {
+	key := func(role string, readWrite []*digitalocean.SpacesBucket, readOnly ...*digitalocean.SpacesBucket) (Key, error) {
 		g := digitalocean.SpacesKeyGrantArray{}
-		for _, b := range grants {
+		for _, b := range readWrite {
 			g = append(g, &digitalocean.SpacesKeyGrantArgs{Bucket: b.Name, Permission: pulumi.String("readwrite")})
+		}
+		for _, b := range readOnly {
+			g = append(g, &digitalocean.SpacesKeyGrantArgs{Bucket: b.Name, Permission: pulumi.String("read")})
 		}
 		k, err := digitalocean.NewSpacesKey(ctx, name+"-"+role+"-key", &digitalocean.SpacesKeyArgs{
 			Name:   pulumi.String(args.BucketPrefix + "-" + role),
@@ -174,13 +177,14 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		}
 		return Key{AccessKeyID: k.AccessKey, SecretAccessKey: pulumi.ToSecret(k.SecretKey).(pulumi.StringOutput)}, nil
 	}
-	if s.AppsKey, err = key("apps", static, media); err != nil {
+	if s.AppsKey, err = key("apps", []*digitalocean.SpacesBucket{static, media}); err != nil {
 		return nil, err
 	}
-	if s.LogsKey, err = key("logs", logs); err != nil {
+	if s.LogsKey, err = key("logs", []*digitalocean.SpacesBucket{logs}); err != nil {
 		return nil, err
 	}
-	if s.BackupsKey, err = key("backups", backups); err != nil {
+	// The nightly backup reads the media it copies and may not change it.
+	if s.BackupsKey, err = key("backups", []*digitalocean.SpacesBucket{backups}, media); err != nil {
 		return nil, err
 	}
 

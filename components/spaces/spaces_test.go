@@ -1,6 +1,7 @@
 package spaces_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -108,8 +109,20 @@ func TestKeysAreScopedAndSecret(t *testing.T) {
 	for _, k := range mocks.ByType("digitalocean:index/spacesKey:SpacesKey") {
 		grants[pulumitest.GetString(k.Inputs, "name")] = len(pulumitest.Get(k.Inputs, "grants").ArrayValue())
 	}
-	if grants["datafruits-prod-apps"] != 2 || grants["datafruits-prod-logs"] != 1 || grants["datafruits-prod-backups"] != 1 {
+	if grants["datafruits-prod-apps"] != 2 || grants["datafruits-prod-logs"] != 1 || grants["datafruits-prod-backups"] != 2 {
 		t.Errorf("keys and their bucket grants = %v", grants)
+	}
+	for _, k := range mocks.ByType("digitalocean:index/spacesKey:SpacesKey") {
+		if pulumitest.GetString(k.Inputs, "name") != "datafruits-prod-backups" {
+			continue
+		}
+		perms := map[string]string{}
+		for i := range pulumitest.Get(k.Inputs, "grants").ArrayValue() {
+			perms[pulumitest.GetString(k.Inputs, fmt.Sprintf("grants[%d].bucket", i))] = pulumitest.GetString(k.Inputs, fmt.Sprintf("grants[%d].permission", i))
+		}
+		if perms["datafruits-prod-backups"] != "readwrite" || perms["datafruits-prod-media"] != "read" {
+			t.Errorf("the backups key's grants = %v; want readwrite on backups and read (never write) on media", perms)
+		}
 	}
 	for name, out := range map[string]pulumi.StringOutput{"apps": s.AppsKey.SecretAccessKey, "logs": s.LogsKey.SecretAccessKey, "backups": s.BackupsKey.SecretAccessKey} {
 		if !pulumi.IsSecret(out) {

@@ -14,7 +14,7 @@ import (
 var stationImages = map[string]string{
 	"site": "images/site", "admin": "images/admin", "api": "images/api", "chat": "images/chat",
 	"video": "images/video", "icecast": "images/icecast", "liquidsoap": "images/liquidsoap",
-	"archiver": "apps/archiver", "onair": "apps/onair",
+	"archiver": "apps/archiver", "onair": "apps/onair", "movein": "apps/movein",
 }
 
 // thirdParty are the images the program runs that upstream builds and
