@@ -69,15 +69,17 @@ func TestExportWorkloads(t *testing.T) {
 				return nil, false
 			})
 			export.Resources = append(export.Resources, exported{Type: r.Type, Name: r.Name, Inputs: inputs})
-			for _, c := range pulumitest.Array(r.Inputs, "spec.template.spec.containers") {
-				if c.IsObject() {
-					images[pulumitest.GetString(c.ObjectValue(), "image")] = true
+			for _, at := range []string{"spec.template.spec.containers", "spec.jobTemplate.spec.template.spec.containers"} {
+				for _, c := range pulumitest.Array(r.Inputs, at) {
+					if c.IsObject() {
+						images[pulumitest.GetString(c.ObjectValue(), "image")] = true
+					}
 				}
 			}
 		}
 		for _, key := range stacks.StationImages {
 			if !images[loaded.Images[key]] {
-				t.Errorf("stack %s: no Deployment or StatefulSet runs images.%s (%s)", stack, key, loaded.Images[key])
+				t.Errorf("stack %s: no Deployment, StatefulSet, Job or CronJob runs images.%s (%s)", stack, key, loaded.Images[key])
 			}
 		}
 		out[stack] = export
