@@ -160,6 +160,11 @@ var volatileMetadata = []string{"uid", "resourceVersion", "generation", "creatio
 // snapshot reads each object and keeps what a rollback must restore: every
 // field but status and the server's bookkeeping.
 func (k *kube) snapshot(ctx context.Context, refs []objectRef) (map[string]any, error) {
+	// The charts' CRDs (cert-manager's ClusterIssuer, ...) arrive with the
+	// first pulumi up, after the client first discovered the API.
+	if err := k.Discover(ctx); err != nil {
+		return nil, err
+	}
 	snap := map[string]any{}
 	for _, r := range refs {
 		obj, err := k.Get(ctx, r.APIVersion, r.Kind, r.Namespace, r.Name)
