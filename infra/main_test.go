@@ -78,3 +78,27 @@ func TestLocalStackNeedsNoCloud(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsServerCanBeLeftOut: on a cluster that runs no containers the
+// aggregated metrics API would stay unavailable and block namespace
+// deletion, so make up (and the integration suite) leave metrics-server out
+// there; every other piece stays.
+func TestMetricsServerCanBeLeftOut(t *testing.T) {
+	with, err := pulumitest.RunStack("local", run, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	without, err := pulumitest.RunStack("local", run, map[string]string{"datafruits:metricsServer": "false"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := with.Find("kubernetes:helm.sh/v3:Release", "metrics-server-release"); !ok {
+		t.Fatal("the local stack as committed declares no metrics-server release")
+	}
+	if _, ok := without.Find("kubernetes:helm.sh/v3:Release", "metrics-server-release"); ok {
+		t.Error("datafruits:metricsServer false still declares metrics-server")
+	}
+	if got, want := len(without.ByType("kubernetes:helm.sh/v3:Release")), len(with.ByType("kubernetes:helm.sh/v3:Release"))-1; got != want {
+		t.Errorf("%d releases without metrics-server, want %d (only it left out)", got, want)
+	}
+}

@@ -119,8 +119,10 @@ func platform(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation) (*Platform
 	}, k8s, after); err != nil {
 		return nil, err
 	}
-	if _, err := metricsserver.New(ctx, "metrics-server", &metricsserver.Args{Namespace: pulumi.String(platformNamespace), Charts: charts}, k8s, after); err != nil {
-		return nil, err
+	if cfg.Platform.MetricsServer {
+		if _, err := metricsserver.New(ctx, "metrics-server", &metricsserver.Args{Namespace: pulumi.String(platformNamespace), Charts: charts}, k8s, after); err != nil {
+			return nil, err
+		}
 	}
 	var discord pulumi.StringInput
 	if cfg.Secrets.HasDiscordWebhook {

@@ -787,4 +787,3 @@ func duration(t *testing.T, s string) time.Duration {
 func sanitize(s string) string {
 	return strings.NewReplacer("@", "-", "/", "-", ".", "-").Replace(s)
 }
-

@@ -101,6 +101,9 @@ if [ -n "${DATAFRUITS_MIRROR:-}" ]; then
 fi
 # Pin the provider to the context deployed to, so make down reaches the same cluster.
 set_config kubernetes:context "$context"
+# The embedded control plane runs no containers: metrics-server's aggregated API
+# would stay unavailable and block the namespaces' deletion at make down.
+if [ "$target" = embedded ]; then set_config datafruits:metricsServer false; fi
 
 # --- the embedded control plane has no ingress controller -------------------
 status_pid=""

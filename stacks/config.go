@@ -126,6 +126,11 @@ type SpacesConfig struct {
 type PlatformConfig struct {
 	// HelmCharts installs the chart-based pieces (Traefik, cert-manager, monitoring, Loki, Alloy, metrics-server).
 	HelmCharts bool
+	// MetricsServer installs metrics-server with the charts (the autoscalers'
+	// CPU figures). Off on a cluster that runs no containers (the embedded
+	// control plane): its aggregated API would stay unavailable there, and an
+	// unavailable API blocks every namespace deletion (stale discovery).
+	MetricsServer bool
 	// ChartMirror is a Helm repository URL or an absolute directory of packaged charts that replaces
 	// the charts' upstream repositories (same pinned versions); empty means upstream.
 	ChartMirror string

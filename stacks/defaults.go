@@ -80,7 +80,7 @@ func KnownKeys() []string {
 		"workloadNodeSize", "workloadMinNodes", "workloadMaxNodes", "maintenanceDay", "maintenanceStartTime",
 		"databaseSize", "databaseNodeCount", "postgresVersion", "apiPoolSize",
 		"valkeySize", "valkeyVersion", "bucketPrefix", "logRetentionDays",
-		"helmCharts", "chartMirror", "acmeEmail", "acmeServer", "storageClass", "ingressReplicas", "ingressAutoscale",
+		"helmCharts", "metricsServer", "chartMirror", "acmeEmail", "acmeServer", "storageClass", "ingressReplicas", "ingressAutoscale",
 		"metricsRetention", "loadBalancer", "images", "scaling", "stations",
 		"backupSchedule", "backupKeepCount", "backupKeepDays", "backupOffsite",
 		"moved", "legacy", "dnsRecords",

@@ -72,6 +72,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	}
 	cfg.Platform = PlatformConfig{
 		HelmCharts:       r.boolean("helmCharts", true),
+		MetricsServer:    r.boolean("metricsServer", true),
 		ChartMirror:      r.chartMirror("chartMirror"),
 		ACMEEmail:        r.match("acmeEmail", "", emailRe, "an e-mail address for the Let's Encrypt account"),
 		ACMEServer:       r.enum("acmeServer", "production", []string{"production", "staging", "self-signed"}),

@@ -52,6 +52,9 @@ fi
 # time (over 40 minutes on two cores); `go run` reuses what the unit suite
 # compiled. Same program, same engine, same plugins.
 export PULUMI_GO_USE_RUN=true
+# The tests' one copy of the project lives at a fixed path, so the packages
+# `go run` compiles there stay in Go's build cache from run to run.
+export INTEGRATION_WORKDIR="$STATE_DIR/integration/work"
 
 # Compile under the machine-wide build lock, run outside it. Each `pulumi up`
 # waits for its workloads; the whole suite takes minutes, so the default

@@ -30,6 +30,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,6 +68,9 @@ func runTests(m *testing.M) int {
 	kubeconfig = embeddedKubeconfig()
 	toolsReason, clusterReason = prerequisites()
 	code := m.Run()
+	if projectDir != "" && os.Getenv("INTEGRATION_WORKDIR") == "" {
+		defer os.RemoveAll(filepath.Dir(projectDir))
+	}
 	if shared != nil {
 		if err := shared.teardown(); err != nil {
 			fmt.Fprintln(os.Stderr, "teardown:", err)
@@ -74,6 +78,35 @@ func runTests(m *testing.M) int {
 		}
 	}
 	return code
+}
+
+var (
+	projectOnce sync.Once
+	projectDir  string
+	projectErr  error
+)
+
+// project is the one copy of the project (the work tree's files, committed
+// or not) every test works in: the previews read it with stack files of
+// their own, the local stack's tests commit to and revert its Pulumi.local.yaml
+// in a git repository of its own. One copy at one path, so the engine's
+// `go run` compiles the project's packages once per run; with
+// INTEGRATION_WORKDIR (scripts/test/integration.sh sets a folder under .state)
+// the path stays the same from run to run and Go's build cache keeps them.
+func project() (string, error) {
+	projectOnce.Do(func() {
+		base := os.Getenv("INTEGRATION_WORKDIR")
+		if base == "" {
+			if base, projectErr = os.MkdirTemp("", "datafruits-integration-"); projectErr != nil {
+				return
+			}
+		}
+		projectDir = filepath.Join(base, "project")
+		if projectErr = os.RemoveAll(projectDir); projectErr == nil {
+			projectErr = copyProject(repoRoot, projectDir)
+		}
+	})
+	return projectDir, projectErr
 }
 
 // embeddedKubeconfig is the admin kubeconfig scripts/controlplane/start.sh
@@ -164,10 +197,11 @@ func newLocalStack(t *testing.T) (*localStack, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &localStack{tmp: tmp, dir: filepath.Join(tmp, "project"), kube: k}
-	if err := copyProject(repoRoot, s.dir); err != nil {
+	dir, err := project()
+	if err != nil {
 		return nil, err
 	}
+	s := &localStack{tmp: tmp, dir: dir, kube: k}
 	backend := filepath.Join(tmp, "backend")
 	if err := os.MkdirAll(backend, 0o700); err != nil {
 		return nil, err
@@ -195,7 +229,13 @@ func newLocalStack(t *testing.T) (*localStack, error) {
 	}
 	// The six charts come from the offline mirror when one is given (as
 	// make up does); otherwise from their upstream repositories.
-	baseline := "baseline: the local stack as committed"
+	// The embedded control plane runs no containers: metrics-server's
+	// aggregated API would stay unavailable and block the destroy's namespace
+	// deletions (stale discovery), as make up knows.
+	if err := s.setConfig(ctx, "datafruits:metricsServer", "false", false); err != nil {
+		return nil, err
+	}
+	baseline := "baseline: the local stack as committed, without metrics-server"
 	if mirror := os.Getenv("DATAFRUITS_MIRROR"); mirror != "" {
 		if err := s.setConfig(ctx, "datafruits:chartMirror", filepath.Join(mirror, "charts"), false); err != nil {
 			return nil, err

@@ -41,10 +41,11 @@ func newPreviewStack(t *testing.T, stack string) *previewStack {
 	}
 	t.Cleanup(func() { api.Close() })
 	tmp := t.TempDir()
-	p := &previewStack{stack: stack, dir: filepath.Join(tmp, "project"), api: api}
-	if err := copyProject(repoRoot, p.dir); err != nil {
+	dir, err := project()
+	if err != nil {
 		t.Fatal(err)
 	}
+	p := &previewStack{stack: stack, dir: dir, api: api}
 	backend := filepath.Join(tmp, "backend")
 	if err := os.MkdirAll(backend, 0o700); err != nil {
 		t.Fatal(err)
