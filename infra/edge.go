@@ -36,7 +36,7 @@ func edge(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform, s
 	}
 	status, err := statuspage.New(ctx, "statuspage", &statuspage.Args{
 		Namespace: observabilityNamespace, Image: cfg.Images["statuspage"], Host: "status." + cfg.Domain,
-		Endpoints: endpoints, DatabaseURL: f.DatabaseURLs.MapIndex(pulumi.String("statuspage")),
+		Endpoints: checked(endpoints), DatabaseURL: f.DatabaseURLs.MapIndex(pulumi.String("statuspage")),
 		DiscordWebhookURL: discord, Platform: p.Refs, DatabaseEgress: f.Egress["postgres"],
 		// Without cert-manager Traefik serves its own self-signed certificate.
 		UntrustedCertificates: p.TLS == nil || !p.TLS.PubliclyTrusted,
@@ -50,7 +50,7 @@ func edge(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform, s
 	// Checked from outside: a cluster or load balancer outage silences
 	// everything inside it, the status page included.
 	if cfg.Foundation == stacks.FoundationDigitalOcean {
-		if e.Uptime, err = uptime.New(ctx, "uptime", &uptime.Args{Endpoints: endpoints, DiscordWebhookURL: discord}); err != nil {
+		if e.Uptime, err = uptime.New(ctx, "uptime", &uptime.Args{Endpoints: checked(endpoints), DiscordWebhookURL: discord}); err != nil {
 			return nil, err
 		}
 	}
@@ -108,4 +108,17 @@ func hostLabels(endpoints []workload.Endpoint, domain string) []string {
 		}
 	}
 	return labels
+}
+
+// checked leaves out the hosts kept from before the move (workload.Endpoint
+// Former): their DNS points elsewhere until their owner moves it, so checking
+// them would report today's service, or an outage that is not ours.
+func checked(endpoints []workload.Endpoint) []workload.Endpoint {
+	var out []workload.Endpoint
+	for _, e := range endpoints {
+		if !e.Former {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -90,7 +90,7 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 			Env:   map[string]string{"NODE_ENV": "production", "API_URL": apiPublicURL},
 			Probe: &workload.Probe{HTTPPath: "/", Port: "http"}, Scaling: scaling("site"),
 			Resources: workload.Resources{CPU: "100m", Memory: "256Mi"}, ScratchPaths: []string{"/tmp"},
-			Route: &workload.Route{Host: cfg.Domain}, EgressTo: []netpol.Peer{netpol.Internet(443)},
+			Route: &workload.Route{Host: cfg.Domain, FormerHosts: cfg.FormerHosts["site"]}, EgressTo: []netpol.Peer{netpol.Internet(443)},
 		}); err != nil {
 			return nil, err
 		}
@@ -102,7 +102,7 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 			Image: cfg.Images["admin"], Ports: []workload.Port{{Name: "http", Number: 8080}},
 			Probe: &workload.Probe{HTTPPath: "/", Port: "http"}, Scaling: scaling("admin"),
 			Resources: workload.Resources{CPU: "20m", Memory: "64Mi"}, ScratchPaths: []string{"/tmp", "/var/cache/nginx", "/var/run"},
-			Route: &workload.Route{Host: cfg.AdminDomain}, RunAsUser: 101,
+			Route: &workload.Route{Host: cfg.AdminDomain, FormerHosts: cfg.FormerHosts["admin"]}, RunAsUser: 101,
 		}); err != nil {
 			return nil, err
 		}
@@ -179,7 +179,7 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 			Resources: workload.Resources{CPU: "250m", Memory: "768Mi"},
 			// What the image writes (images/api/WRITES); its log file is standard output.
 			ScratchPaths: apiScratch,
-			Route:        &workload.Route{Host: host("api")}, EgressTo: apiEgress, IngressFrom: apiFrom,
+			Route:        &workload.Route{Host: host("api"), FormerHosts: cfg.FormerHosts["api"]}, EgressTo: apiEgress, IngressFrom: apiFrom,
 		}, afterMigrations); err != nil {
 			return nil, err
 		}
@@ -225,7 +225,7 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 			SecretEnvKeys: []string{"DATABASE_URL", "REDIS_HOST", "REDIS_PASSWORD", "REDIS_URL", "RELEASE_COOKIE", "SECRET_KEY_BASE"},
 			Probe:         &workload.Probe{Port: "http", StartupSeconds: 120}, Scaling: scaling("chat"), Headless: true,
 			Resources: workload.Resources{CPU: "100m", Memory: "256Mi"}, ScratchPaths: []string{"/tmp"},
-			Route: &workload.Route{Host: host("chat"), LongLived: true},
+			Route: &workload.Route{Host: host("chat"), LongLived: true, FormerHosts: cfg.FormerHosts["chat"]},
 			// Erlang distribution uses epmd and a dynamic port: allow all between chat pods.
 			IngressFrom: []netpol.Peer{chatSelf},
 			EgressTo:    append(egress("postgres", "valkey"), chatSelf),
@@ -276,7 +276,7 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 			// nginx writes its pid, temp files and HLS segments under /var/run/video, and
 			// nothing else (images/video/WRITES).
 			ScratchPaths: []string{"/var/run/video"},
-			Route:        &workload.Route{Host: host("video"), Port: "http", LongLived: true},
+			Route:        &workload.Route{Host: host("video"), Port: "http", LongLived: true, FormerHosts: cfg.FormerHosts["video"]},
 			TCPRoutes:    []workload.TCPRoute{{Entrypoint: rtmpEntrypoint, Host: host("video"), ExternalPort: stacks.RTMPPort, Port: "rtmp"}},
 			EgressTo: []netpol.Peer{
 				apiPeer,
@@ -347,7 +347,7 @@ func station(ctx *pulumi.Context, cfg *stacks.Config, f *Foundation, p *Platform
 		}
 		r, err := radio.New(ctx, "radio-"+st.Name, &radio.Args{
 			Station: st.Name, Namespace: "radio-" + st.Name, Images: cfg.Images,
-			StreamHost: host(st.StreamHost), DJHost: host(st.DJHost),
+			StreamHost: host(st.StreamHost), StreamFormerHosts: cfg.FormerHosts["stream-"+st.Name], DJHost: host(st.DJHost),
 			DJEntrypoint: djEntrypoint(st.DJPort), DJPort: st.DJPort,
 			Relays: workload.Scaling{Min: relays.Min, Max: relays.Max}, StorageClass: cfg.Platform.StorageClass,
 			Archive: radio.Archive{

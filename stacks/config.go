@@ -61,6 +61,10 @@ type Config struct {
 	// Legacy are today's addresses of the parts not moved yet, by part; the moved parts call
 	// them instead of their own (the site and Liquidsoap call the API at Legacy["api"]).
 	Legacy map[string]string
+	// FormerHosts are the public hosts a moved part had before the move, served by the
+	// part as it runs here once their DNS points at the load balancer, by part: site,
+	// admin, api, chat, video, or stream-<station> for a station's listeners.
+	FormerHosts map[string][]string
 
 	// DNSRecords are records of the zone the program does not derive itself (mail, SPF, DKIM,
 	// the hosts of parts not moved), imported from today's zone (movein import-zone).

@@ -83,7 +83,7 @@ func KnownKeys() []string {
 		"helmCharts", "metricsServer", "chartMirror", "acmeEmail", "acmeServer", "storageClass", "ingressReplicas", "ingressAutoscale",
 		"metricsRetention", "loadBalancer", "images", "scaling", "stations",
 		"backupSchedule", "backupKeepCount", "backupKeepDays", "backupOffsite",
-		"moved", "legacy", "dnsRecords",
+		"moved", "legacy", "dnsRecords", "formerHosts",
 	}
 	keys = append(keys, SecretKeys...)
 	slices.Sort(keys)

@@ -93,6 +93,7 @@ func Load(ctx *pulumi.Context) (*Config, error) {
 	cfg.Backup = r.backup(&cfg.Secrets)
 	cfg.Moved, cfg.Legacy = r.moved(&cfg.Secrets)
 	cfg.DNSRecords = r.dnsRecords()
+	cfg.FormerHosts = r.formerHosts(cfg.Domain, cfg.AdminDomain, cfg.Moved)
 	if onDO {
 		r.checkConnectionBudget(cfg)
 	}
@@ -621,4 +622,49 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// formerHosts reads the hosts moved parts had before the move (streampusher.com
+// for the admin site, today's stream host): the program serves them as it
+// serves the part's own host, so links, apps and directories that know them
+// keep working once their DNS points here.
+func (r *reader) formerHosts(domain, adminDomain string, moved map[string]bool) map[string][]string {
+	given := map[string][]string{}
+	if !r.object("formerHosts", &given) {
+		return nil
+	}
+	keys := []string{"site", "admin", "api", "chat", "video"}
+	for _, s := range r.stationNames {
+		keys = append(keys, "stream-"+s)
+	}
+	seen := map[string]string{}
+	out := map[string][]string{}
+	for _, k := range sortedKeys(given) {
+		part := k
+		if strings.HasPrefix(k, "stream-") {
+			part = "radio"
+		}
+		switch {
+		case !slices.Contains(keys, k):
+			r.fail("formerHosts."+k, strings.Join(given[k], ","), "one of "+strings.Join(keys, ", "))
+			continue
+		case !moved[part]:
+			r.fail("formerHosts."+k, strings.Join(given[k], ","), fmt.Sprintf("only for a moved part: moved.%s is false, so today's %s still serves these hosts", part, part))
+			continue
+		}
+		for _, h := range given[k] {
+			switch {
+			case !domainRe.MatchString(h):
+				r.fail("formerHosts."+k, h, "host names, e.g. streampusher.com")
+			case h == domain || strings.HasSuffix(h, "."+domain) || h == adminDomain:
+				r.fail("formerHosts."+k, h, fmt.Sprintf("a host outside %s and the admin domain: the stack serves those already", domain))
+			case seen[h] != "":
+				r.fail("formerHosts."+k, h, "a host given once: formerHosts."+seen[h]+" has it already")
+			default:
+				seen[h] = k
+				out[k] = append(out[k], h)
+			}
+		}
+	}
+	return out
 }

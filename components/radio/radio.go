@@ -30,6 +30,9 @@ type Args struct {
 	Images map[string]string
 	// StreamHost is the listeners' public host (required).
 	StreamHost string
+	// StreamFormerHosts are the hosts listeners reached the stream at before the move,
+	// served by the relays the same (optional; see workload.Route.FormerHosts).
+	StreamFormerHosts []string
 	// DJHost is the DJs' public host (required).
 	DJHost string
 	// DJEntrypoint is the ingress's TCP entrypoint for DJ input (required).
@@ -284,7 +287,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		Ports:       []workload.Port{{Name: "http", Number: icecastPort}},
 		Probe:       icecastProbe, Resources: workload.Resources{CPU: RelayCPU, Memory: "128Mi"},
 		Scaling: &args.Relays, ScratchPaths: []string{"/tmp", icecastRunDir}, Headless: true,
-		Route:       &workload.Route{Host: args.StreamHost, LongLived: true, HealthPath: "/status-json.xsl"},
+		Route:       &workload.Route{Host: args.StreamHost, LongLived: true, HealthPath: "/status-json.xsl", FormerHosts: args.StreamFormerHosts},
 		IngressFrom: []netpol.Peer{peer(name+"-onair", icecastPort)},
 		EgressTo:    []netpol.Peer{peer(name+"-icecast", icecastPort)},
 		Platform:    args.Platform, Labels: labels,
@@ -403,7 +406,7 @@ func New(ctx *pulumi.Context, name string, args *Args, opts ...pulumi.ResourceOp
 		// serving the last known state (marked stale) exactly then.
 		Probe:       &workload.Probe{HTTPPath: "/livez", Port: "http"},
 		Resources:   workload.Resources{CPU: "50m", Memory: "128Mi"},
-		Route:       &workload.Route{Host: args.StreamHost, Path: "/now-playing", LongLived: true},
+		Route:       &workload.Route{Host: args.StreamHost, Path: "/now-playing", LongLived: true, FormerHosts: args.StreamFormerHosts},
 		MetricsPort: "http",
 		EgressTo:    []netpol.Peer{peer(name+"-icecast", icecastPort), peer(name+"-relay", icecastPort), netpol.Internet(443)},
 		Platform:    args.Platform, Labels: labels, RunAsUser: 65532,

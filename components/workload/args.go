@@ -130,6 +130,11 @@ type Route struct {
 	Path string
 	// HealthPath is what the status page checks (optional; default Path).
 	HealthPath string
+	// FormerHosts are hosts the workload was reached at before the station
+	// moved here, served the same (optional). Each gets its certificate but no
+	// DNS record, status check or uptime check: its DNS lives elsewhere, and
+	// points here only from the day its owner moves it.
+	FormerHosts []string
 }
 
 // SecretFiles are files mounted from a Secret the workload owns.
@@ -276,6 +281,11 @@ func (a *Args) validate(name string) error {
 		}
 		if a.Route.HealthPath == "" {
 			a.Route.HealthPath = a.Route.Path
+		}
+		for _, h := range a.Route.FormerHosts {
+			if h == "" || h == a.Route.Host {
+				return fail("Route.FormerHosts %q: a former host must be another host than Route.Host %q", a.Route.FormerHosts, a.Route.Host)
+			}
 		}
 	}
 	for _, r := range a.TCPRoutes {

@@ -29,6 +29,9 @@ type Endpoint struct {
 	Port int
 	// HealthPath is the path the status page checks on https endpoints.
 	HealthPath string
+	// Former marks a host kept from before the move (Route.FormerHosts):
+	// certificates cover it; DNS, the status page and uptime checks leave it out.
+	Former bool
 }
 
 // Workload is one station workload.
@@ -347,30 +350,41 @@ func (w *Workload) routes(ctx *pulumi.Context, name string, args *Args, meta fun
 			annotations["pulumi.com/skipAwait"] = pulumi.String("true")
 		}
 		m.Annotations = annotations
+		// The host, then the hosts it had before the move: the same backend,
+		// each with the certificate of its own name.
+		var tls networkingv1.IngressTLSArray
+		var rules networkingv1.IngressRuleArray
+		for _, host := range append([]string{r.Host}, r.FormerHosts...) {
+			tls = append(tls, &networkingv1.IngressTLSArgs{
+				Hosts:      pulumi.ToStringArray([]string{host}),
+				SecretName: pulumi.String(TLSSecretName(host)),
+			})
+			rules = append(rules, &networkingv1.IngressRuleArgs{
+				Host: pulumi.String(host),
+				Http: &networkingv1.HTTPIngressRuleValueArgs{Paths: networkingv1.HTTPIngressPathArray{&networkingv1.HTTPIngressPathArgs{
+					Path:     pulumi.String(r.Path),
+					PathType: pulumi.String("Prefix"),
+					Backend: &networkingv1.IngressBackendArgs{Service: &networkingv1.IngressServiceBackendArgs{
+						Name: svc.Metadata.Name().Elem(),
+						Port: &networkingv1.ServiceBackendPortArgs{Name: pulumi.String(r.Port)},
+					}},
+				}}},
+			})
+		}
 		if _, err := networkingv1.NewIngress(ctx, name, &networkingv1.IngressArgs{
 			Metadata: m,
 			Spec: &networkingv1.IngressSpecArgs{
 				IngressClassName: pulumi.String(args.Platform.IngressClass),
-				Tls: networkingv1.IngressTLSArray{&networkingv1.IngressTLSArgs{
-					Hosts:      pulumi.ToStringArray([]string{r.Host}),
-					SecretName: pulumi.String(TLSSecretName(r.Host)),
-				}},
-				Rules: networkingv1.IngressRuleArray{&networkingv1.IngressRuleArgs{
-					Host: pulumi.String(r.Host),
-					Http: &networkingv1.HTTPIngressRuleValueArgs{Paths: networkingv1.HTTPIngressPathArray{&networkingv1.HTTPIngressPathArgs{
-						Path:     pulumi.String(r.Path),
-						PathType: pulumi.String("Prefix"),
-						Backend: &networkingv1.IngressBackendArgs{Service: &networkingv1.IngressServiceBackendArgs{
-							Name: svc.Metadata.Name().Elem(),
-							Port: &networkingv1.ServiceBackendPortArgs{Name: pulumi.String(r.Port)},
-						}},
-					}}},
-				}},
+				Tls:              tls,
+				Rules:            rules,
 			},
 		}, parent, pulumi.DependsOn(ingressDeps)); err != nil {
 			return err
 		}
 		w.Endpoints = append(w.Endpoints, Endpoint{Workload: name, Namespace: args.Namespace, Host: r.Host, Protocol: "https", Port: 443, HealthPath: r.HealthPath})
+		for _, host := range r.FormerHosts {
+			w.Endpoints = append(w.Endpoints, Endpoint{Workload: name, Namespace: args.Namespace, Host: host, Protocol: "https", Port: 443, HealthPath: r.HealthPath, Former: true})
+		}
 	}
 	for _, r := range args.TCPRoutes {
 		w.Endpoints = append(w.Endpoints, Endpoint{Workload: name, Namespace: args.Namespace, Host: r.Host, Protocol: "tcp", Port: r.ExternalPort})

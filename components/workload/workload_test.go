@@ -196,3 +196,45 @@ func TestLongLivedTransportIsNamedByTheService(t *testing.T) {
 		t.Error("no ServersTransport app-long-lived")
 	}
 }
+
+// TestFormerHostsAreServedTheSame: a host the workload had before the move
+// gets its own rule to the same backend and its own certificate Secret, and
+// its endpoint says it is former, so DNS and checks can leave it out.
+func TestFormerHostsAreServedTheSame(t *testing.T) {
+	a := args()
+	a.Route.FormerHosts = []string{"streampusher.com"}
+	var w *workload.Workload
+	mocks, err := pulumitest.RunComponent(func(ctx *pulumi.Context) error {
+		var err error
+		w, err = workload.New(ctx, "app", a)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ing, _ := mocks.Find("kubernetes:networking.k8s.io/v1:Ingress", "app")
+	if h := pulumitest.GetString(ing.Inputs, "spec.rules[1].host"); h != "streampusher.com" {
+		t.Fatalf("second rule host = %q, want the former host", h)
+	}
+	if a, b := pulumitest.GetString(ing.Inputs, "spec.rules[0].http.paths[0].backend.service.port.name"), pulumitest.GetString(ing.Inputs, "spec.rules[1].http.paths[0].backend.service.port.name"); a != b {
+		t.Errorf("the former host goes to port %q, the host to %q", b, a)
+	}
+	if s := pulumitest.GetString(ing.Inputs, "spec.tls[1].secretName"); s != workload.TLSSecretName("streampusher.com") {
+		t.Errorf("former host's TLS secret = %q", s)
+	}
+	var former []string
+	for _, e := range w.Endpoints {
+		if e.Former {
+			former = append(former, e.Host)
+		}
+	}
+	if len(w.Endpoints) != 2 || len(former) != 1 || former[0] != "streampusher.com" {
+		t.Errorf("endpoints %+v: want the host and one former host", w.Endpoints)
+	}
+
+	a = args()
+	a.Route.FormerHosts = []string{"app.datafruits.fm"}
+	if _, err := pulumitest.RunComponent(func(ctx *pulumi.Context) error { _, err := workload.New(ctx, "app", a); return err }); err == nil || !strings.Contains(err.Error(), "FormerHosts") {
+		t.Errorf("the route's own host as a former host: want an error naming FormerHosts, got %v", err)
+	}
+}
