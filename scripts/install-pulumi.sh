@@ -75,7 +75,8 @@ install_pulumi_plugin() {
   if [ -n "${DATAFRUITS_MIRROR:-}" ]; then
     log "installing provider plugin $name v$version from the mirror"
     pulumi plugin install resource "$name" "v$version" \
-      --file "$(mirror_file "pulumi-resource-$name-v$version-$plugin_platform.tar.gz")" >/dev/null
+      --file "$(mirror_file "pulumi-resource-$name-v$version-$plugin_platform.tar.gz")" >/dev/null \
+      || die "could not install the $name plugin v$version from the mirror $DATAFRUITS_MIRROR"
   else
     log "downloading provider plugin $name v$version"
     pulumi plugin install resource "$name" "v$version" >/dev/null \
@@ -86,6 +87,9 @@ install_pulumi_plugin() {
 # ensure_pulumi installs what is missing and puts the pinned CLI first on PATH.
 ensure_pulumi() {
   export PULUMI_SKIP_UPDATE_CHECK=true
+  # Pulumi finds its home from the user database, not $HOME: name it, so the
+  # plugins land where scripts/prereqs.sh looks for them.
+  export PULUMI_HOME="${PULUMI_HOME:-$HOME/.pulumi}"
   [ -x "$PULUMI_CLI_DIR/pulumi" ] || install_pulumi_cli
   case ":$PATH:" in *":$PULUMI_CLI_DIR:"*) ;; *) export PATH="$PULUMI_CLI_DIR:$PATH" ;; esac
   local name version
