@@ -56,11 +56,21 @@ func TestExportMonitoring(t *testing.T) {
 			t.Errorf("the prod stack with a Discord webhook declares no %s", want)
 		}
 	}
-	path := os.Getenv("ALERTS_EXPORT")
-	if path == "" {
-		return
+	if path := writeExport(t, "ALERTS_EXPORT", out); path != "" {
+		t.Logf("wrote %d resources to %s", len(out), path)
 	}
-	b, err := json.MarshalIndent(out, "", " ")
+}
+
+// writeExport writes v as JSON to the file the environment variable env
+// names, for a suite's checker to read, and returns that path ("" when env
+// is unset: the test then only checks what it declares).
+func writeExport(t *testing.T, env string, v any) string {
+	t.Helper()
+	path := os.Getenv(env)
+	if path == "" {
+		return ""
+	}
+	b, err := json.MarshalIndent(v, "", " ")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,5 +80,5 @@ func TestExportMonitoring(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("wrote %d resources to %s", len(out), path)
+	return path
 }

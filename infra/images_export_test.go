@@ -1,9 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -84,19 +81,7 @@ func TestExportWorkloads(t *testing.T) {
 		}
 		out[stack] = export
 	}
-	path := os.Getenv("IMAGES_EXPORT")
-	if path == "" {
-		return
+	if path := writeExport(t, "IMAGES_EXPORT", out); path != "" {
+		t.Logf("wrote %d stacks to %s", len(out), path)
 	}
-	b, err := json.MarshalIndent(out, "", " ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("wrote %d stacks to %s", len(out), path)
 }
